@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package tlsrelay needs to build, test and benchmark.
+# Daemons (postfix, nsd, unbound, nginx) are installed without being started:
+# the test fixtures start private instances on loopback themselves.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  libuv1-dev libssl-dev libldns-dev ldnsutils libcurl4-openssl-dev
+  nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libcrypt-dev
+  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  postfix nsd unbound swaks libnet-ssleay-perl openssl dnsutils
+  python3 iproute2 procps util-linux ca-certificates
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+# Without systemd a package's maintainer script would start postfix/nsd/unbound
+# on public default ports; policy-rc.d forbids that for the duration of the install.
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+cleanup() { if [ "$created_policy" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

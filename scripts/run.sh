@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command for a newcomer: install dependencies, build, and run the relay on
+# the embedded default configuration (listens on 127.0.0.1:2525, spool in ./spool).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+exec ./build/tlsrelay serve "$@"
