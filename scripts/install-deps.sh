@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libcrypt-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   postfix nsd unbound swaks libnet-ssleay-perl openssl dnsutils
-  python3 iproute2 procps util-linux ca-certificates
+  python3 iproute2 procps util-linux ca-certificates bc
 )
 
 SUDO=""

@@ -1,0 +1,413 @@
+// Queue manager; see delivery_engine.h.
+#include "relay/delivery_engine.h"
+
+#include <algorithm>
+#include <ctime>
+#include <random>
+
+#include "common/log.h"
+#include "policy/domain_policy.h"
+#include "relay/config.h"
+#include "relay/dsn_builder.h"
+#include "relay/queue_id.h"
+#include "relay/retry_schedule.h"
+#include "relay/spool.h"
+#include "relay/spool_committer.h"
+#include "relay/tls_context.h"
+
+namespace tlsrelay {
+namespace {
+
+std::string domainOf(const std::string& address) {
+  auto at = address.rfind('@');
+  std::string d = at == std::string::npos ? std::string() : address.substr(at + 1);
+  std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
+  return d;
+}
+
+RetryPolicy retryPolicyOf(const RelayConfig& c) {
+  RetryPolicy p;
+  p.initial = c.retry.initial;
+  p.multiplier = c.retry.multiplier;
+  p.max_interval = c.retry.max_interval;
+  p.max_lifetime = c.retry.max_lifetime;
+  p.delay_notice = c.retry.delay_notice;
+  return p;
+}
+
+double uniformRandom() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
+DeliveryEngine::DeliveryEngine(uv_loop_t* loop, Spool* spool, SpoolCommitter* committer, dns::Resolver* resolver,
+                               std::vector<DeliveryObserver*> observers)
+    : loop_(loop), spool_(spool), committer_(committer), resolver_(resolver), observers_(std::move(observers)) {
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+}
+
+DeliveryEngine::~DeliveryEngine() { uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr); }
+
+int64_t DeliveryEngine::now() const { return static_cast<int64_t>(::time(nullptr)); }
+
+void DeliveryEngine::configure(std::shared_ptr<const RelayConfig> config, std::shared_ptr<const PolicySet> policies) {
+  bool first = !config_;
+  config_ = std::move(config);
+  policies_ = std::move(policies);
+  client_tls_cache_.clear();  // CA bundle or client certificates may have changed
+  if (first) {
+    DestinationQueues::Limits limits;
+    limits.max_connections_per_destination = static_cast<uint32_t>(std::max(1, config_->max_connections_per_destination));
+    limits.max_messages_per_batch = static_cast<size_t>(std::max(1, config_->max_messages_per_connection));
+    queues_ = DestinationQueues(limits);
+  }
+  pump();
+}
+
+std::string DeliveryEngine::destinationOf(const std::string& recipient) const {
+  return destinationKey(domainOf(recipient), config_->smarthost);
+}
+
+void DeliveryEngine::enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data) {
+  std::string id = envelope->queue_id;
+  Entry& e = messages_[id];
+  e.envelope = std::move(envelope);
+  e.data = std::move(data);
+  schedule(id, e);
+  pump();
+}
+
+// Puts every pending recipient of a message into its destination queue.
+void DeliveryEngine::schedule(const std::string& id, Entry& entry) {
+  std::map<std::string, WorkItem> by_destination;
+  for (size_t i = 0; i < entry.envelope->recipients.size(); ++i) {
+    const Recipient& r = entry.envelope->recipients[i];
+    if (r.state != RecipientState::Pending) continue;
+    std::string dest = destinationOf(r.address);
+    WorkItem& w = by_destination[dest];
+    w.queue_id = id;
+    w.destination = dest;
+    w.ready_at = entry.envelope->next_attempt_at;
+    w.recipients.push_back(static_cast<uint32_t>(i));
+  }
+  for (auto& [dest, item] : by_destination) queues_.add(std::move(item));
+}
+
+void DeliveryEngine::pump() {
+  if (!config_ || draining_) return;
+  int64_t t = now();
+  while (auto batch = queues_.takeReady(t)) startJob(batch->destination, std::move(batch->items));
+  armTimer();
+}
+
+void DeliveryEngine::armTimer() {
+  auto wake = queues_.nextWakeup();
+  if (!wake) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  int64_t delay_ms = std::max<int64_t>(0, (*wake - now()) * 1000);
+  // A short floor: ready-now work that found no free slot waits for release().
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { static_cast<DeliveryEngine*>(t->data)->pump(); },
+      static_cast<uint64_t>(std::max<int64_t>(delay_ms, 50)), 0);
+}
+
+void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkItem> items) {
+  std::vector<JobMessage> messages;
+  std::string domain;
+  for (auto& item : items) {
+    auto it = messages_.find(item.queue_id);
+    if (it == messages_.end() || it->second.deleted) continue;
+    Entry& e = it->second;
+    JobMessage m;
+    m.envelope = e.envelope;
+    m.data = e.data;
+    for (uint32_t i : item.recipients) {
+      if (i < e.envelope->recipients.size() && e.envelope->recipients[i].state == RecipientState::Pending)
+        m.recipients.push_back(i);
+    }
+    if (m.recipients.empty()) continue;
+    if (domain.empty()) domain = domainOf(e.envelope->recipients[m.recipients.front()].address);
+    e.in_flight += static_cast<int>(m.recipients.size());
+    messages.push_back(std::move(m));
+  }
+  if (messages.empty()) {
+    queues_.release(destination);
+    return;
+  }
+  ++active_jobs_;
+  JobContext ctx;
+  ctx.loop = loop_;
+  ctx.config = config_;
+  ctx.policies = policies_;
+  ctx.client_tls = [this](const TlsDecision& d) { return clientTls(d); };
+  ctx.resolver = resolver_;
+  ctx.spool = spool_;
+  DeliveryJob::Callbacks cb;
+  cb.results = [this](JobMessage& m, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
+                      const AttemptInfo& info) { applyResults(m, outcomes, info); };
+  cb.next_message = []() -> std::optional<JobMessage> { return std::nullopt; };
+  cb.finished = [this, destination] {
+    --active_jobs_;
+    queues_.release(destination);
+    if (draining_ && active_jobs_ == 0 && drained_) {
+      auto done = std::move(drained_);
+      done();
+      return;
+    }
+    pump();
+  };
+  DeliveryJob::start(std::move(ctx), domain, std::move(messages), std::move(cb));
+}
+
+std::shared_ptr<TlsContext> DeliveryEngine::clientTls(const TlsDecision& d) {
+  std::string key = d.client_certificate + "\n" + d.client_key + "\n" + d.ciphers + "\n" + d.min_tls_version;
+  auto it = client_tls_cache_.find(key);
+  if (it != client_tls_cache_.end()) return it->second;
+  ClientTlsSettings s;
+  s.ca_bundle = config_->ca_bundle;
+  s.client_certificate = d.client_certificate;
+  s.client_key = d.client_key;
+  s.ciphers = d.ciphers;
+  if (!d.min_tls_version.empty()) s.min_tls_version = d.min_tls_version;
+  auto ctx = TlsContext::makeClient(s);
+  if (!ctx.ok()) {
+    log::error("tls", "cannot build TLS client context", {{"policy", d.policy_source}, {"error", ctx.error().message}});
+    return nullptr;
+  }
+  client_tls_cache_[key] = ctx.value();
+  return ctx.value();
+}
+
+void DeliveryEngine::applyResults(JobMessage& message, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
+                                  const AttemptInfo& info) {
+  Envelope& env = *message.envelope;
+  const std::string id = env.queue_id;
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
+  Entry& entry = it->second;
+  if (!entry.data && message.data) entry.data = message.data;
+  int64_t t = now();
+  RetryPolicy retry = retryPolicyOf(*config_);
+  std::vector<std::pair<size_t, std::string>> failed;
+  WorkItem retry_item;
+  retry_item.queue_id = id;
+  for (const auto& [index, outcome] : outcomes) {
+    if (index >= env.recipients.size()) continue;
+    Recipient& r = env.recipients[index];
+    --entry.in_flight;
+    ++r.attempts;
+    r.last_response = outcome.response;
+    RecipientVerdict verdict = outcome.verdict;
+    std::string status = outcome.status;
+    std::string response = outcome.response;
+    if (verdict == RecipientVerdict::Retry && expired(retry, env.received_at, t)) {
+      // RFC 3464 status 4.4.7: delivery time expired; reported as a failure.
+      verdict = RecipientVerdict::Fail;
+      status = "4.4.7";
+      response = "message expired after " + std::to_string(retry.max_lifetime.count()) + "s; last error: " + response;
+      r.last_response = response;
+    }
+    DeliveryAttempt a;
+    a.time = t;
+    a.queue_id = id;
+    a.sender = env.mail_from;
+    a.recipient = r.address;
+    a.domain = domainOf(r.address);
+    a.mx_host = info.mx_host;
+    a.ip = info.ip;
+    a.dsn_status = status;
+    a.response = response;
+    a.tls_protocol = info.tls_protocol;
+    a.tls_cipher = info.tls_cipher;
+    a.verification = info.verification;
+    a.policy_source = info.policy_source;
+    a.result_type = info.result_type;
+    switch (verdict) {
+      case RecipientVerdict::Delivered:
+        r.state = RecipientState::Delivered;
+        a.result = AttemptResult::Delivered;
+        break;
+      case RecipientVerdict::Fail:
+        r.state = RecipientState::Failed;
+        a.result = AttemptResult::Bounced;
+        failed.emplace_back(index, status);
+        break;
+      case RecipientVerdict::Retry:
+        a.result = AttemptResult::Deferred;
+        retry_item.recipients.push_back(static_cast<uint32_t>(index));
+        break;
+    }
+    for (auto* o : observers_) o->onAttempt(a);
+    log::info("delivery", toString(a.result),
+              {{"id", id}, {"to", r.address}, {"mx", info.mx_host}, {"ip", info.ip}, {"status", status},
+               {"tls", info.tls_protocol}, {"response", response}});
+  }
+  if (!failed.empty()) sendBounce(env, failed, false);
+  if (!retry_item.recipients.empty()) {
+    uint32_t attempts = 0;
+    for (uint32_t i : retry_item.recipients) attempts = std::max(attempts, env.recipients[i].attempts);
+    env.next_attempt_at = nextAttemptTime(retry, attempts, env.received_at, t, uniformRandom);
+    if (delayNoticeDue(retry, env.received_at, t, env.delay_notified)) {
+      env.delay_notified = true;
+      std::vector<std::pair<size_t, std::string>> delayed;
+      for (uint32_t i : retry_item.recipients) delayed.emplace_back(i, "4.0.0");
+      sendBounce(env, delayed, true);
+    }
+    retry_item.destination = destinationOf(env.recipients[retry_item.recipients.front()].address);
+    queues_.defer(std::move(retry_item), env.next_attempt_at);
+    entry.data.reset();  // reloaded from the spool on the next attempt
+  }
+  // Persist the new recipient states (grouped with other fsyncs).
+  auto snapshot = std::make_shared<const Envelope>(env);
+  committer_->update(snapshot, [this, id](const Status& s) {
+    if (!s.ok()) log::error("spool", "cannot persist delivery state", {{"id", id}, {"error", s.error().message}});
+    afterUpdate(id);
+  });
+}
+
+void DeliveryEngine::afterUpdate(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
+  Entry& e = it->second;
+  if (e.in_flight > 0) return;
+  bool done = std::none_of(e.envelope->recipients.begin(), e.envelope->recipients.end(),
+                           [](const Recipient& r) { return r.state == RecipientState::Pending; });
+  if (done) finishMessage(id);
+}
+
+void DeliveryEngine::finishMessage(const std::string& id) {
+  messages_.erase(id);
+  struct RemoveWork {
+    uv_work_t work;
+    Spool* spool;
+    std::string id;
+  };
+  auto* w = new RemoveWork{{}, spool_, id};
+  w->work.data = w;
+  uv_queue_work(
+      loop_, &w->work,
+      [](uv_work_t* req) {
+        auto* r = static_cast<RemoveWork*>(req->data);
+        auto s = r->spool->remove(r->id);
+        if (!s.ok()) log::warn("spool", "cannot remove delivered message", {{"id", r->id}, {"error", s.error().message}});
+      },
+      [](uv_work_t* req, int) { delete static_cast<RemoveWork*>(req->data); });
+}
+
+void DeliveryEngine::sendBounce(const Envelope& original, const std::vector<std::pair<size_t, std::string>>& failed,
+                                bool delay_notice) {
+  if (!shouldBounce(original)) {
+    log::info("delivery", "no bounce for a bounce or null sender", {{"id", original.queue_id}});
+    return;
+  }
+  auto it = messages_.find(original.queue_id);
+  std::shared_ptr<const std::string> data = it != messages_.end() ? it->second.data : nullptr;
+  if (!data) {
+    auto loaded = spool_->readData(original.queue_id);  // rare path (recovered message); small blocking read
+    data = std::make_shared<const std::string>(loaded.ok() ? std::move(loaded.value()) : std::string());
+  }
+  DsnInput in;
+  in.reporting_mta = config_->hostname;
+  in.original_queue_id = original.queue_id;
+  in.original_sender = original.mail_from;
+  in.envid = original.envid;
+  in.ret = original.ret;
+  in.arrival_date = original.received_at;
+  in.now = now();
+  in.requiretls_original = original.flags.requiretls;
+  for (const auto& [i, status] : failed) {
+    const Recipient& r = original.recipients[i];
+    if (!recipientWantsNotice(r, delay_notice)) continue;  // RFC 3461 NOTIFY
+    DsnRecipient d;
+    d.address = r.address;
+    d.orcpt = r.orcpt;
+    d.action = delay_notice ? "delayed" : "failed";
+    d.status = status;
+    d.diagnostic = r.last_response;
+    in.recipients.push_back(std::move(d));
+  }
+  if (in.recipients.empty()) return;
+  in.original_message = *data;
+  in.boundary_seed = original.queue_id;
+  DsnMessage built = buildDsn(in);
+  auto dsn = std::make_shared<std::string>(std::move(built.data));
+
+  auto bounce = std::make_shared<Envelope>();
+  bounce->queue_id = newQueueId();
+  bounce->mail_from = "";  // RFC 3464 §2 / RFC 5321 §4.5.5: null reverse-path
+  Recipient to;
+  to.address = original.mail_from;
+  bounce->recipients.push_back(to);
+  bounce->flags.is_bounce = true;
+  // RFC 8689 §5: the notice about a REQUIRETLS message travels under REQUIRETLS too.
+  bounce->flags.requiretls = built.requiretls;
+  bounce->flags.body_8bit = built.body_8bit;
+  bounce->flags.smtputf8 = built.smtputf8;
+  bounce->received_at = now();
+  bounce->size = dsn->size();
+  std::shared_ptr<const std::string> dsn_data = dsn;
+  committer_->store(bounce, dsn_data, [this, bounce, dsn_data, orig = original.queue_id](const Status& s) {
+    if (!s.ok()) {
+      log::error("spool", "cannot store DSN", {{"id", orig}, {"error", s.error().message}});
+      return;
+    }
+    log::info("delivery", "DSN queued", {{"id", bounce->queue_id}, {"original", orig}, {"to", bounce->recipients[0].address}});
+    enqueue(bounce, dsn_data);
+  });
+}
+
+void DeliveryEngine::flush() {
+  int64_t t = now();
+  for (auto& [id, e] : messages_) {
+    e.envelope->next_attempt_at = 0;
+    queues_.readyNow(id, t);
+  }
+  pump();
+}
+
+Status DeliveryEngine::deleteMessage(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return makeError("no such message: " + id);
+  queues_.remove(id);
+  if (it->second.in_flight > 0) return makeError("message " + id + " is being delivered right now; try again");
+  finishMessage(id);
+  log::info("queue", "message deleted by operator", {{"id", id}});
+  return okStatus();
+}
+
+Status DeliveryEngine::bounceMessage(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return makeError("no such message: " + id);
+  if (it->second.in_flight > 0) return makeError("message " + id + " is being delivered right now; try again");
+  queues_.remove(id);
+  Envelope& env = *it->second.envelope;
+  std::vector<std::pair<size_t, std::string>> failed;
+  for (size_t i = 0; i < env.recipients.size(); ++i) {
+    if (env.recipients[i].state != RecipientState::Pending) continue;
+    env.recipients[i].state = RecipientState::Failed;
+    env.recipients[i].last_response = "bounced by the operator";
+    failed.emplace_back(i, "5.0.0");
+  }
+  sendBounce(env, failed, false);
+  auto snapshot = std::make_shared<const Envelope>(env);
+  committer_->update(snapshot, [this, id](const Status&) { afterUpdate(id); });
+  log::info("queue", "message bounced by operator", {{"id", id}});
+  return okStatus();
+}
+
+void DeliveryEngine::drain(std::function<void()> done) {
+  draining_ = true;
+  uv_timer_stop(&timer_);
+  if (active_jobs_ == 0) {
+    done();
+    return;
+  }
+  drained_ = std::move(done);
+}
+
+}  // namespace tlsrelay

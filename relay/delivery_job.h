@@ -1,0 +1,105 @@
+// One delivery run to one destination: resolve the next hops (MX or smarthost),
+// walk them in order, speak SMTP over one connection (reused for several
+// messages), and report each recipient's outcome upward. It decides nothing
+// about retries or bounces: the DeliveryEngine does, from the outcomes.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dnssec/dns_answer.h"
+#include "policy/tls_decision.h"
+#include "relay/envelope.h"
+#include "relay/failure_scope.h"
+
+namespace tlsrelay {
+
+class TlsContext;
+class PolicySet;
+struct RelayConfig;
+class Spool;
+namespace dns {
+class Resolver;
+}
+
+struct JobMessage {
+  std::shared_ptr<Envelope> envelope;
+  std::shared_ptr<const std::string> data;  // loaded by the job when null
+  std::vector<size_t> recipients;           // indexes into envelope->recipients to deliver now
+};
+
+struct JobTarget {
+  std::string mx_host;
+  std::string ip;
+  uint16_t port = 25;
+  dns::Security mx_security = dns::Security::Insecure;
+};
+
+// What the attempt looked like on the wire, for the accounting log.
+struct AttemptInfo {
+  std::string mx_host, ip;
+  std::string tls_protocol, tls_cipher;
+  std::string verification = "none";
+  std::string policy_source = "default";
+  std::string result_type;  // RFC 8460 result type when TLS was at stake
+};
+
+// Returns the TLS client context for a decision (cached by the engine).
+using ClientTlsProvider = std::function<std::shared_ptr<TlsContext>(const TlsDecision&)>;
+
+struct JobContext {
+  uv_loop_t* loop = nullptr;
+  std::shared_ptr<const RelayConfig> config;
+  std::shared_ptr<const PolicySet> policies;
+  ClientTlsProvider client_tls;
+  dns::Resolver* resolver = nullptr;  // thread-safe; called on the thread pool
+  Spool* spool = nullptr;             // for loading message data of recovered messages
+};
+
+class DeliveryJob {
+ public:
+  struct Callbacks {
+    // Outcomes for some recipients of one message (called once per message per attempt).
+    std::function<void(JobMessage&, const std::vector<std::pair<size_t, RecipientOutcome>>&, const AttemptInfo&)>
+        results;
+    // Connection reuse: the next message for this destination, if any is ready.
+    std::function<std::optional<JobMessage>()> next_message;
+    // The job is over; it deletes itself right after this returns.
+    std::function<void()> finished;
+  };
+
+  // `domain` is the recipient domain (policy domain); `destination` the queue key.
+  static void start(JobContext context, std::string domain, std::vector<JobMessage> messages, Callbacks callbacks);
+
+ private:
+  friend class OutboundConnection;
+  DeliveryJob(JobContext context, std::string domain, std::vector<JobMessage> messages, Callbacks callbacks);
+  void resolve();
+  void onResolved();
+  void tryNextTarget();
+  void connectionDone();  // the current connection is gone; continue with the next target or finish
+  void failAll(const RecipientOutcome& outcome, const AttemptInfo& info);
+  void finish();
+  TlsDecision decideTls(const JobTarget& target) const;
+
+  JobContext ctx_;
+  std::string domain_;
+  std::vector<JobMessage> pending_;  // messages not yet finished on any connection
+  Callbacks callbacks_;
+
+  // Resolution result.
+  std::vector<JobTarget> targets_;
+  std::optional<RecipientOutcome> terminal_;  // null MX, no such domain, DNS failure
+  size_t next_target_ = 0;
+  bool retry_without_tls_ = false;  // opportunistic TLS failed on this target: once more in clear
+  RecipientOutcome last_failure_ = transientFailure("no delivery attempt was made");
+  AttemptInfo last_info_;
+  int messages_sent_ = 0;
+};
+
+}  // namespace tlsrelay

@@ -1,0 +1,34 @@
+// See failure_scope.h.
+#include "relay/failure_scope.h"
+
+#include "relay/smtp_reply.h"
+
+namespace tlsrelay {
+
+RecipientOutcome outcomeFromReply(const SmtpReply& reply) {
+  RecipientOutcome o;
+  o.response = reply.text();
+  int klass = reply.code / 100;
+  if (klass == 2) {
+    o.verdict = RecipientVerdict::Delivered;
+    o.status = reply.enhanced.empty() ? "2.0.0" : reply.enhanced;
+  } else if (klass == 5) {
+    o.verdict = RecipientVerdict::Fail;
+    // RFC 3463: the class digit of an enhanced code must agree with the reply.
+    o.status = (!reply.enhanced.empty() && reply.enhanced[0] == '5') ? reply.enhanced : "5.0.0";
+  } else {
+    o.verdict = RecipientVerdict::Retry;
+    o.status = (!reply.enhanced.empty() && reply.enhanced[0] == '4') ? reply.enhanced : "4.0.0";
+  }
+  return o;
+}
+
+RecipientOutcome transientFailure(const std::string& reason, const std::string& status) {
+  return RecipientOutcome{RecipientVerdict::Retry, status, reason};
+}
+
+RecipientOutcome permanentFailure(const std::string& reason, const std::string& status) {
+  return RecipientOutcome{RecipientVerdict::Fail, status, reason};
+}
+
+}  // namespace tlsrelay

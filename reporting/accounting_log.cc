@@ -1,0 +1,278 @@
+// Accounting log writer and reader; see accounting_log.h.
+#include "reporting/accounting_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+
+namespace tlsrelay {
+namespace {
+
+constexpr std::string_view kStage = "accounting";
+
+std::string utcDay(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+bool isControl(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
+
+// Backs `cut` up so it does not split a UTF-8 sequence.
+size_t utf8Boundary(std::string_view s, size_t cut) {
+  if (cut >= s.size()) return s.size();
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return cut;
+}
+
+bool writeAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::vector<std::string>& AccountingLog::columns() {
+  static const std::vector<std::string> kColumns = {
+      "time",         "queue_id",   "sender",       "recipient",     "domain",
+      "mx_host",      "ip",         "result",       "dsn_status",    "response",
+      "tls_protocol", "tls_cipher", "verification", "policy_source", "result_type"};
+  return kColumns;
+}
+
+std::string iso8601Utc(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+std::string sanitizeAccountingField(std::string_view text, size_t max_bytes) {
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes));
+  bool pending_space = false;
+  for (char ch : text) {
+    if (isControl(static_cast<unsigned char>(ch))) {
+      // A multi-line SMTP reply arrives as "250-a\r\n250 b": one space keeps it readable.
+      pending_space = true;
+      continue;
+    }
+    if (pending_space && !out.empty() && out.back() != ' ' && ch != ' ') out.push_back(' ');
+    pending_space = false;
+    out.push_back(ch);
+  }
+  if (out.size() > max_bytes) out.resize(utf8Boundary(out, max_bytes));
+  return out;
+}
+
+std::string csvQuote(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string out;
+  out.reserve(field.size() + 2);
+  out.push_back('"');
+  for (char c : field) {
+    if (c == '"') out.push_back('"');  // RFC 4180 §2 rule 7: a quote inside is doubled
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string formatAccountingRow(const DeliveryAttempt& a, int64_t time) {
+  const std::string_view fields[] = {a.queue_id,      a.sender,       a.recipient,        a.domain,
+                                     a.mx_host,       a.ip,           toString(a.result), a.dsn_status,
+                                     a.response,      a.tls_protocol, a.tls_cipher,       a.verification,
+                                     a.policy_source, a.result_type};
+  std::string row = iso8601Utc(time);
+  for (std::string_view f : fields) {
+    row.push_back(',');
+    row += csvQuote(sanitizeAccountingField(f));
+  }
+  return row;
+}
+
+AccountingLog::AccountingLog(std::string directory, UnixClock clock)
+    : directory_(std::move(directory)), clock_(std::move(clock)) {}
+
+AccountingLog::~AccountingLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string AccountingLog::pathFor(int64_t unix_seconds) const {
+  return directory_ + "/acct-" + utcDay(unix_seconds) + ".csv";
+}
+
+bool AccountingLog::openFor(const std::string& day) {
+  if (fd_ >= 0 && open_day_ == day) return true;
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+    open_day_.clear();
+  }
+  std::string path = directory_ + "/acct-" + day + ".csv";
+  // O_APPEND: every row is one write() at the end of the file, so rows from
+  // this process and from a concurrently running CLI never interleave.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    if (failed_day_ != day) {
+      log::error(kStage, "cannot open accounting file", {{"path", path}, {"error", std::strerror(errno)}});
+      failed_day_ = day;
+    }
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size == 0) {
+    std::string header;
+    for (const auto& c : columns()) {
+      if (!header.empty()) header.push_back(',');
+      header += c;
+    }
+    header += "\r\n";
+    if (!writeAll(fd, header)) {
+      log::error(kStage, "cannot write accounting header", {{"path", path}, {"error", std::strerror(errno)}});
+    }
+  }
+  fd_ = fd;
+  open_day_ = day;
+  failed_day_.clear();
+  return true;
+}
+
+void AccountingLog::onAttempt(const DeliveryAttempt& attempt) {
+  int64_t time = attempt.time != 0 ? attempt.time : clock_();
+  std::string row = formatAccountingRow(attempt, time);
+  row += "\r\n";  // RFC 4180 §2 rule 1: records end with CRLF
+  std::string day = utcDay(time);
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!openFor(day)) return;
+  // Rows go straight to the kernel with write(2) (no user-space buffer), so a
+  // crash of the relay loses nothing already reported. No fsync: the spool,
+  // not this log, is the durable record of delivery state, and a disk flush per
+  // attempt would cost more than all the rest of the accounting; a power loss
+  // may lose the last rows, which is accepted.
+  if (!writeAll(fd_, row)) {
+    log::error(kStage, "cannot write accounting row",
+               {{"id", attempt.queue_id}, {"path", pathFor(time)}, {"error", std::strerror(errno)}});
+  }
+}
+
+Result<std::vector<std::map<std::string, std::string>>> parseAccountingCsv(std::string_view text) {
+  std::vector<std::vector<std::string>> records;
+  std::vector<std::string> record;
+  std::string field;
+  bool in_quotes = false;
+  bool field_was_quoted = false;
+  size_t line = 1;
+  size_t record_line = 1;
+  std::vector<size_t> record_lines;
+
+  auto endField = [&] {
+    record.push_back(std::move(field));
+    field.clear();
+    field_was_quoted = false;
+  };
+  auto endRecord = [&] {
+    bool blank_line = record.empty() && field.empty() && !field_was_quoted;
+    endField();
+    if (!blank_line) {  // tolerate empty lines (e.g. a trailing one)
+      records.push_back(std::move(record));
+      record_lines.push_back(record_line);
+    }
+    record.clear();
+  };
+
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_quotes) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field.push_back('"');
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field.push_back(c);
+      }
+      continue;
+    }
+    if (c == '"') {
+      if (!field.empty() || field_was_quoted) {
+        return makeError("line " + std::to_string(line) + ": quote inside an unquoted field");
+      }
+      in_quotes = true;
+      field_was_quoted = true;
+    } else if (c == ',') {
+      endField();
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      ++i;
+      endRecord();
+      record_line = ++line;
+    } else if (c == '\n') {
+      endRecord();
+      record_line = ++line;
+    } else {
+      if (field_was_quoted) {
+        return makeError("line " + std::to_string(line) + ": text after a closing quote");
+      }
+      field.push_back(c);
+    }
+  }
+  if (in_quotes) return makeError("line " + std::to_string(record_line) + ": unterminated quoted field");
+  // A last record without a line break still counts.
+  if (!field.empty() || field_was_quoted || !record.empty()) endRecord();
+
+  std::vector<std::map<std::string, std::string>> rows;
+  if (records.empty()) return rows;
+  const std::vector<std::string>& header = records.front();
+  for (size_t r = 1; r < records.size(); ++r) {
+    if (records[r].size() != header.size()) {
+      return makeError("line " + std::to_string(record_lines[r]) + ": " + std::to_string(records[r].size()) +
+                       " fields, header has " + std::to_string(header.size()));
+    }
+    std::map<std::string, std::string> row;
+    for (size_t f = 0; f < header.size(); ++f) row[header[f]] = std::move(records[r][f]);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Result<std::vector<std::map<std::string, std::string>>> readAccountingCsv(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError("cannot open " + path + ": " + std::strerror(errno));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return makeError("cannot read " + path);
+  auto rows = parseAccountingCsv(buf.str());
+  if (!rows.ok()) return makeError(path + ": " + rows.error().message);
+  return rows;
+}
+
+}  // namespace tlsrelay

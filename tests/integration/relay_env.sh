@@ -1,0 +1,79 @@
+# Shared setup for the relay's integration tests (sourced, not run): a private
+# DNSSEC hierarchy (nsd + unbound), a test CA, receiving Postfix instances and
+# helpers to start tlsrelay with a generated relay.toml. Everything on loopback;
+# everything torn down by `relay_env_cleanup` (installed as an EXIT trap).
+: "${TLSRELAY_SOURCE_DIR:?}" "${TLSRELAY_BIN:?}"
+. "$TLSRELAY_SOURCE_DIR/tests/fixtures/lib.sh"
+
+WORK=$(mktemp -d /tmp/tlsrelay-it.XXXXXX)
+CLEANUP_CMDS=()
+RELAY_PIDS=()
+
+relay_env_cleanup() {
+  local rc=$?
+  for pid in "${RELAY_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  local i
+  for ((i = ${#CLEANUP_CMDS[@]} - 1; i >= 0; i--)); do eval "${CLEANUP_CMDS[$i]}" >/dev/null 2>&1 || true; done
+  if [ $rc -ne 0 ]; then
+    echo "---- failure: relay logs (tail) ----" >&2
+    for f in "$WORK"/relay*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done
+  fi
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+  exit $rc
+}
+trap relay_env_cleanup EXIT
+
+PASSED=0
+FAILED=0
+check() {  # check DESCRIPTION COMMAND...: one assertion
+  local what=$1
+  shift
+  if "$@"; then
+    PASSED=$((PASSED + 1))
+    echo "ok - $what"
+  else
+    FAILED=$((FAILED + 1))
+    echo "not ok - $what" >&2
+  fi
+}
+finish_checks() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+
+start_dns() {
+  bash "$TLSRELAY_SOURCE_DIR/tests/fixtures/dns_fixture.sh" start "$WORK/dns" >"$WORK/dns.out" 2>&1 \
+    || { cat "$WORK/dns.out" >&2; die "dns fixture failed"; }
+  CLEANUP_CMDS+=("bash '$TLSRELAY_SOURCE_DIR/tests/fixtures/dns_fixture.sh' stop '$WORK/dns'")
+  . "$WORK/dns/dns.env"
+}
+
+make_certs() {  # make_certs HOST...
+  bash "$TLSRELAY_SOURCE_DIR/tests/fixtures/test_ca.sh" "$WORK/ca" "$@" >/dev/null 2>&1 || die "test CA failed"
+  CA="$WORK/ca/ca.pem"
+}
+
+start_postfix() {  # start_postfix NAME IP PORT yes|no [CERT KEY]
+  local name=$1
+  shift
+  bash "$TLSRELAY_SOURCE_DIR/tests/fixtures/postfix_sink.sh" start "$WORK/$name" "$@" >"$WORK/$name.out" 2>&1 \
+    || { cat "$WORK/$name.out" >&2; die "postfix $name failed to start"; }
+  CLEANUP_CMDS+=("bash '$TLSRELAY_SOURCE_DIR/tests/fixtures/postfix_sink.sh' stop '$WORK/$name'")
+}
+
+postfix_count() { count_maildir "$WORK/$1/mail"; }
+
+# start_relay NAME CONFIG_FILE: runs `tlsrelay serve` in the background, waits
+# for its first listener. Sets RELAY_PID.
+start_relay() {
+  local name=$1 config=$2 addr port
+  "$TLSRELAY_BIN" --config "$config" serve >>"$WORK/$name.log" 2>&1 &
+  RELAY_PID=$!
+  RELAY_PIDS+=("$RELAY_PID")
+  addr=$(sed -n 's/^address = "\(.*\):\([0-9]*\)"/\1/p' "$config" | head -n1)
+  port=$(sed -n 's/^address = "\(.*\):\([0-9]*\)"/\2/p' "$config" | head -n1)
+  wait_for_port "$addr" "$port" 15 || { tail -n 30 "$WORK/$name.log" >&2; die "relay $name did not listen on $addr:$port"; }
+}
+
+# Accounting rows (all days) whose recipient matches $1, as CSV lines.
+acct_rows() { cat "$WORK"/acct/*.csv 2>/dev/null | grep -F -- "$1" || true; }

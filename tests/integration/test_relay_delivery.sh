@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# End to end on loopback: swaks → tlsrelay → Postfix over STARTTLS, with MX
+# lookups through a private DNSSEC hierarchy. Covers delivery with TLS recorded
+# in the accounting log, require_starttls towards a server without STARTTLS,
+# per-source relay refusal, AUTH refused in clear but accepted after STARTTLS,
+# and a null-MX domain bouncing with a DSN.
+set -euo pipefail
+. "$(dirname "$0")/relay_env.sh"
+
+start_dns
+make_certs mx1.example.test relay.test
+ensure_loopback_address 127.0.1.1
+ensure_loopback_address 127.0.1.2
+start_postfix sink-tls 127.0.1.1 25 yes "$WORK/ca/mx1.example.test.pem" "$WORK/ca/mx1.example.test.key"
+start_postfix sink-clear 127.0.1.2 25 no
+
+PORT=$(free_port 127.0.0.1)
+IPORT=$(free_port 127.0.0.1)
+mkdir -p "$WORK/policy.d" "$WORK/acct"
+cat >"$WORK/policy.d/nostarttls.toml" <<T
+domain = "nostarttls.test"
+require_starttls = true
+T
+cat >"$WORK/policy.d/example.toml" <<T
+domain = "example.test"
+verify = "pkix"
+T
+printf 'relaypass\n' >"$WORK/password"
+"$TLSRELAY_BIN" user add alice --users-file "$WORK/users" --password-file "$WORK/password" >/dev/null
+cat >"$WORK/relay.toml" <<T
+[server]
+hostname = "relay.test"
+
+[[listener]]
+address = "127.0.0.1:$PORT"
+tls = "starttls"
+
+[[listener]]
+address = "127.0.0.1:$IPORT"
+tls = "implicit"
+
+[tls]
+certificate = "$WORK/ca/relay.test.pem"
+key = "$WORK/ca/relay.test.enc.key"
+key_password_file = "$WORK/ca/key-password"
+
+[[source]]
+cidr = ["127.0.0.5/32"]
+relay = false
+
+[[source]]
+cidr = ["127.0.0.6/32"]
+relay = false
+allow_plaintext_auth = false
+require_starttls_before_auth = true
+
+[spool]
+directory = "$WORK/spool"
+
+[auth]
+users_file = "$WORK/users"
+
+[dns]
+resolvers = ["$DNS_RESOLVER_ADDR:$DNS_PORT"]
+
+[policy]
+directory = "$WORK/policy.d"
+ca_bundle = "$CA"
+
+[retry]
+initial = "2s"
+max_interval = "5s"
+max_lifetime = "1h"
+delay_notice = "0s"
+
+[accounting]
+directory = "$WORK/acct"
+
+[logging]
+level = "debug"
+T
+# relay.test's key is only in encrypted form for the first host of make_certs;
+# use mx1's encrypted key naming if that is what the CA script produced.
+if [ ! -f "$WORK/ca/relay.test.enc.key" ]; then
+  sed -i "s#$WORK/ca/relay.test.enc.key#$WORK/ca/relay.test.key#; /key_password_file/d" "$WORK/relay.toml"
+fi
+
+check "check-config accepts the test configuration" "$TLSRELAY_BIN" --config "$WORK/relay.toml" check-config
+start_relay relay "$WORK/relay.toml"
+
+# 1. Delivery over STARTTLS with PKIX verification, recorded in the accounting log.
+check "swaks submits to user@example.test" \
+  swaks --silent 2 --server 127.0.0.1:$PORT --from sender@example.test --to user@example.test --header "Subject: e2e-tls"
+check "message reached the STARTTLS Postfix" wait_for_count "postfix_count sink-tls" 1 30
+row=$(acct_rows user@example.test | head -n1)
+check "accounting row says delivered" grep -q ',delivered,' <<<"$row"
+check "accounting row has TLS protocol" grep -qE ',TLSv1\.[23],' <<<"$row"
+check "accounting row has a TLS cipher" grep -qE ',TLS_[A-Z0-9_]+|,ECDHE-' <<<"$row"
+check "accounting row says pkix verification" grep -q ',pkix,' <<<"$row"
+check "Postfix saw TLS on the inbound side" grep -rqE 'with ESMTPS' "$WORK/sink-tls/mail/new"
+
+# 2. require_starttls towards a server without STARTTLS defers; nothing sent in clear.
+check "swaks submits to user@nostarttls.test" \
+  swaks --silent 2 --server 127.0.0.1:$PORT --from sender@example.test --to user@nostarttls.test
+sleep 3
+check "require_starttls deferral recorded" bash -c "cat '$WORK'/acct/*.csv | grep -F user@nostarttls.test | grep -q ',deferred,'"
+check "deferral classified starttls-not-supported" bash -c "cat '$WORK'/acct/*.csv | grep -F user@nostarttls.test | grep -q starttls-not-supported"
+check "nothing reached the clear-text server" test "$(postfix_count sink-clear)" -eq 0
+
+# 3. An unauthorized source may not relay.
+out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.5 --from a@example.test --to b@example.test 2>&1 || true)
+check "relay refused for unauthorized source with 554" grep -qE '<\*\* 55[04] ' <<<"$out"
+
+# 4. AUTH over plaintext refused where required; accepted after STARTTLS.
+out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.6 --auth PLAIN --auth-user alice \
+  --auth-password relaypass --from a@example.test --to auth-clear@example.test 2>&1 || true)
+check "AUTH in clear refused" bash -c "! grep -q '^<~* 235' <<<\"\$1\"" _ "$out"
+out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.6 --tls --auth PLAIN --auth-user alice \
+  --auth-password relaypass --from a@example.test --to auth-tls@example.test 2>&1 || true)
+check "AUTH after STARTTLS accepted" grep -qE '<~ 235 ' <<<"$out"
+check "authenticated message queued" grep -qE '<~ 250 .*queued' <<<"$out"
+out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.6 --tls --auth PLAIN --auth-user alice \
+  --auth-password wrong --from a@example.test --to x@example.test 2>&1 || true)
+check "wrong password refused with 535" grep -qE '<~\* 535 ' <<<"$out"
+
+# 5. Implicit TLS listener (465 style).
+check "implicit TLS submission works" swaks --silent 2 --server 127.0.0.1:$IPORT --tlsc --from sender@example.test --to implicit@example.test
+
+# 6. Null MX: immediate bounce with a DSN to the sender (whose domain is example.test).
+before=$(postfix_count sink-tls)
+check "swaks submits to user@nullmx.test" \
+  swaks --silent 2 --server 127.0.0.1:$PORT --from bounce-me@example.test --to user@nullmx.test
+check "null MX recorded as bounced 5.1.10" wait_for_count "acct_rows user@nullmx.test | grep -c ',bounced,5.1.10,'" 1 20
+check "DSN reached the sender's mailbox" wait_for_count "grep -rl 'report-type=delivery-status' '$WORK/sink-tls/mail/new' | wc -l" 1 30
+dsn=$(grep -rl 'report-type=delivery-status' "$WORK/sink-tls/mail/new" | head -n1)
+check "DSN has the null sender" grep -q '^Return-Path: <>' "$dsn"
+check "DSN names the failed recipient" grep -qi 'Final-Recipient: rfc822; *user@nullmx.test' "$dsn"
+check "DSN carries status 5.1.10" grep -qi 'Status: 5.1.10' "$dsn"
+
+# 7. Volume: smtp-source pipelines 200 messages over 5 sessions.
+before=$(postfix_count sink-tls)
+check "smtp-source sends 200 messages" smtp-source -s 5 -m 200 -l 2048 -f load@example.test -t load@example.test 127.0.0.1:$PORT
+check "all 200 delivered" wait_for_count "postfix_count sink-tls" $((before + 200)) 60
+
+# 8. The queue CLI sees the deferred nostarttls message.
+check "queue list shows the deferred message" bash -c "'$TLSRELAY_BIN' --config '$WORK/relay.toml' queue list | grep -q '1/1'"
+check "queue flush reaches the daemon" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue flush
+
+# 9. SIGTERM drains and exits 0.
+kill -TERM "$RELAY_PID"
+check "relay exits cleanly on SIGTERM" wait "$RELAY_PID"
+
+finish_checks

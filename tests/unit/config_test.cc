@@ -1,0 +1,393 @@
+// relay.toml parsing: the embedded default, every section, and bad input
+// reported as file:line: key: message.
+#include "relay/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "relay/default_config.h"
+
+namespace tlsrelay {
+namespace {
+
+using ::testing::HasSubstr;
+
+RelayConfig mustLoad(std::string_view text) {
+  auto cfg = loadConfigString(text, "relay.toml");
+  EXPECT_TRUE(cfg.ok()) << (cfg.ok() ? "" : cfg.error().message);
+  return cfg.ok() ? *cfg : RelayConfig{};
+}
+
+std::string mustFail(std::string_view text) {
+  auto cfg = loadConfigString(text, "relay.toml");
+  EXPECT_FALSE(cfg.ok()) << "accepted:\n" << text;
+  return cfg.ok() ? std::string() : cfg.error().message;
+}
+
+TEST(ConfigTest, EmbeddedDefaultParsesAndIsUsableWithoutRoot) {
+  auto cfg = loadEmbeddedDefaultConfig();
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  ASSERT_EQ(cfg->listeners.size(), 1u);
+  EXPECT_EQ(cfg->listeners[0].address, "127.0.0.1:2525");
+  EXPECT_EQ(cfg->listeners[0].tls, ListenerConfig::Tls::StartTls);
+  EXPECT_EQ(cfg->spool_directory, "./spool");
+  EXPECT_EQ(cfg->accounting_directory, "./accounting");
+  EXPECT_TRUE(cfg->resolvers.empty());
+  EXPECT_TRUE(cfg->policy_directory.empty());
+  EXPECT_TRUE(cfg->users_file.empty());
+  EXPECT_EQ(cfg->source_file, "<embedded>");
+  EXPECT_FALSE(cfg->hostname.empty());
+  EXPECT_EQ(cfg->max_message_size, 50u * 1024 * 1024);
+  EXPECT_EQ(cfg->retry.initial.count(), 300);
+  EXPECT_EQ(cfg->retry.max_lifetime.count(), 5 * 86400);
+  // Only the built-in never-open-relay rules.
+  ASSERT_EQ(cfg->sources.size(), 3u);
+  EXPECT_EQ(cfg->sources.back().cidr.prefix_bits, 0);
+  EXPECT_FALSE(cfg->sources.back().relay);
+}
+
+TEST(ConfigTest, EmbeddedDefaultIsIdenticalToEtcRelayToml) {
+  std::ifstream in(std::string(TLSRELAY_SOURCE_DIR) + "/etc/relay.toml", std::ios::binary);
+  ASSERT_TRUE(in) << "etc/relay.toml missing";
+  std::stringstream buf;
+  buf << in.rdbuf();
+  EXPECT_EQ(buf.str(), std::string(embeddedDefaultConfig()));
+}
+
+TEST(ConfigTest, EtcRelayTomlLoadsFromFileWithPathsRelativeToIt) {
+  std::string path = std::string(TLSRELAY_SOURCE_DIR) + "/etc/relay.toml";
+  auto cfg = loadConfigFile(path);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->source_file, path);
+  EXPECT_EQ(std::filesystem::path(cfg->spool_directory),
+            (std::filesystem::path(TLSRELAY_SOURCE_DIR) / "etc" / "spool").lexically_normal());
+  EXPECT_EQ(cfg->ca_bundle, "/etc/ssl/certs/ca-certificates.crt");  // absolute stays
+}
+
+TEST(ConfigTest, EmptyDocumentGivesDefaults) {
+  RelayConfig cfg = mustLoad("");
+  ASSERT_EQ(cfg.listeners.size(), 1u);
+  EXPECT_EQ(cfg.listeners[0].address, "127.0.0.1:2525");
+  EXPECT_EQ(cfg.spool_directory, "/var/spool/tlsrelay");
+  EXPECT_EQ(cfg.max_recipients, 1000u);
+  EXPECT_EQ(cfg.max_connections_per_destination, 10);
+  EXPECT_EQ(cfg.server_tls.min_tls_version, "TLSv1.2");
+  EXPECT_EQ(cfg.log_level, "info");
+}
+
+TEST(ConfigTest, FullConfigIsRead) {
+  RelayConfig cfg = mustLoad(R"(
+[server]
+hostname = "relay.example.net"
+
+[tls]
+certificate = "/etc/tlsrelay/cert.pem"
+key_password = "secret"
+ciphers = "HIGH:!aNULL"
+min_tls_version = "TLSv1.3"
+
+[[listener]]
+address = "0.0.0.0:25"
+
+[[listener]]
+address = "[::1]:465"
+tls = "implicit"
+
+[[source]]
+cidr = ["10.0.0.0/8", "2001:db8::/32"]
+relay = true
+require_starttls = true
+max_connections = 20
+
+[limits]
+max_message_size = "10k"
+max_recipients = 100
+max_errors = 3
+max_connections = 0
+
+[spool]
+directory = "/srv/spool"
+
+[auth]
+users_file = "/etc/tlsrelay/users"
+
+[dns]
+resolvers = ["127.0.0.1:5353", "::1", "192.0.2.1"]
+
+[policy]
+directory = "/etc/tlsrelay/policy.d"
+ca_bundle = "/etc/tlsrelay/ca.pem"
+
+[delivery]
+smarthost = "mail.example.net"
+max_connections_per_destination = 2
+max_messages_per_connection = 7
+
+[retry]
+initial = 60
+multiplier = 1.5
+max_interval = "2h"
+max_lifetime = "3d"
+delay_notice = 0
+
+[accounting]
+directory = "/var/log/tlsrelay"
+
+[logging]
+level = "debug"
+)");
+  EXPECT_EQ(cfg.hostname, "relay.example.net");
+  EXPECT_EQ(cfg.server_tls.certificate, "/etc/tlsrelay/cert.pem");
+  EXPECT_EQ(cfg.server_tls.key, "/etc/tlsrelay/cert.pem");  // combined PEM by default
+  EXPECT_EQ(cfg.server_tls.key_password, "secret");
+  EXPECT_EQ(cfg.server_tls.ciphers, "HIGH:!aNULL");
+  EXPECT_EQ(cfg.server_tls.min_tls_version, "TLSv1.3");
+  ASSERT_EQ(cfg.listeners.size(), 2u);
+  EXPECT_EQ(cfg.listeners[0].address, "0.0.0.0:25");
+  EXPECT_EQ(cfg.listeners[0].tls, ListenerConfig::Tls::StartTls);
+  EXPECT_EQ(cfg.listeners[1].address, "[::1]:465");
+  EXPECT_EQ(cfg.listeners[1].tls, ListenerConfig::Tls::Implicit);
+  ASSERT_EQ(cfg.sources.size(), 2u + 3u);  // a list expands into one rule per CIDR, then the built-ins
+  EXPECT_EQ(cfg.sources[0].cidr.toString(), "10.0.0.0/8");
+  EXPECT_EQ(cfg.sources[1].cidr.toString(), "2001:db8::/32");
+  EXPECT_TRUE(cfg.sources[1].relay);
+  EXPECT_TRUE(cfg.sources[1].require_starttls);
+  EXPECT_EQ(cfg.sources[1].max_connections, 20);
+  EXPECT_EQ(cfg.max_message_size, 10u * 1024);
+  EXPECT_EQ(cfg.max_recipients, 100u);
+  EXPECT_EQ(cfg.max_errors, 3);
+  EXPECT_EQ(cfg.max_connections, 0);
+  EXPECT_EQ(cfg.spool_directory, "/srv/spool");
+  EXPECT_EQ(cfg.users_file, "/etc/tlsrelay/users");
+  EXPECT_THAT(cfg.resolvers, ::testing::ElementsAre("127.0.0.1:5353", "[::1]:53", "192.0.2.1:53"));
+  EXPECT_EQ(cfg.policy_directory, "/etc/tlsrelay/policy.d");
+  EXPECT_EQ(cfg.ca_bundle, "/etc/tlsrelay/ca.pem");
+  EXPECT_EQ(cfg.smarthost, "mail.example.net:25");
+  EXPECT_EQ(cfg.max_connections_per_destination, 2);
+  EXPECT_EQ(cfg.max_messages_per_connection, 7);
+  EXPECT_EQ(cfg.retry.initial.count(), 60);
+  EXPECT_DOUBLE_EQ(cfg.retry.multiplier, 1.5);
+  EXPECT_EQ(cfg.retry.max_interval.count(), 7200);
+  EXPECT_EQ(cfg.retry.max_lifetime.count(), 3 * 86400);
+  EXPECT_EQ(cfg.retry.delay_notice.count(), 0);
+  EXPECT_EQ(cfg.accounting_directory, "/var/log/tlsrelay");
+  EXPECT_EQ(cfg.log_level, "debug");
+}
+
+TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
+  std::string err = mustFail("[server]\nhostname = \"a\"\n\nmax = = 3\n");
+  EXPECT_THAT(err, HasSubstr("relay.toml:4:"));
+  EXPECT_THAT(err, HasSubstr("syntax error"));
+}
+
+TEST(ConfigTest, UnknownKeyNamesFileLineAndKey) {
+  std::string err = mustFail("[limits]\nmax_recipients = 200\nmax_recipient = 100\n");
+  EXPECT_THAT(err, HasSubstr("relay.toml:3: limits.max_recipient: unknown key"));
+}
+
+TEST(ConfigTest, UnknownSectionAndUnknownKeyInArrayTable) {
+  std::string err =
+      mustFail("[spoool]\ndirectory = \"x\"\n\n[[listener]]\naddress = \"127.0.0.1:25\"\nport = 25\n");
+  EXPECT_THAT(err, HasSubstr("relay.toml:1: spoool: unknown key"));
+  EXPECT_THAT(err, HasSubstr("relay.toml:6: listener.port: unknown key"));
+}
+
+TEST(ConfigTest, AllMistakesAreReportedAtOnce) {
+  std::string err = mustFail(
+      "[limits]\nmax_errors = \"ten\"\n[retry]\ninitial = \"5 minutes\"\n[logging]\nlevel = \"loud\"\n");
+  EXPECT_THAT(err, HasSubstr("relay.toml:2: limits.max_errors: expected an integer, got a string"));
+  EXPECT_THAT(err, HasSubstr("relay.toml:4: retry.initial:"));
+  EXPECT_THAT(err, HasSubstr("relay.toml:6: logging.level:"));
+}
+
+TEST(ConfigTest, WrongTypes) {
+  EXPECT_THAT(mustFail("[server]\nhostname = 42\n"),
+              HasSubstr("relay.toml:2: server.hostname: expected a string, got an integer"));
+  EXPECT_THAT(mustFail("[[source]]\ncidr = \"10.0.0.0/8\"\nrelay = \"yes\"\n"),
+              HasSubstr("relay.toml:3: source.relay: expected true or false"));
+  EXPECT_THAT(mustFail("server = 3\n"), HasSubstr("relay.toml:1: server: expected a table"));
+  EXPECT_THAT(mustFail("[listener]\naddress = \"127.0.0.1:25\"\n"),
+              HasSubstr("listener: expected an array of tables"));
+  EXPECT_THAT(mustFail("[dns]\nresolvers = [1, 2]\n"),
+              HasSubstr("dns.resolvers: expected an array of strings"));
+  EXPECT_THAT(mustFail("[retry]\nmultiplier = \"2\"\n"), HasSubstr("retry.multiplier: expected a number"));
+}
+
+TEST(ConfigTest, BadDurations) {
+  for (const char* bad :
+       {"\"5 m\"", "\"5y\"", "\"-5m\"", "-1", "\"\"", "\"m\"", "true", "\"99999999999d\""}) {
+    std::string text = std::string("[retry]\nmax_lifetime = ") + bad + "\n";
+    EXPECT_THAT(mustFail(text), HasSubstr("relay.toml:2: retry.max_lifetime:")) << bad;
+  }
+}
+
+TEST(ConfigTest, DurationsAndSizesAcceptUnits) {
+  RelayConfig cfg = mustLoad(
+      "[retry]\ninitial = \"30s\"\nmax_interval = \"5m\"\nmax_lifetime = \"2w\"\ndelay_notice = \"1d\"\n"
+      "[limits]\nmax_message_size = \"1G\"\n");
+  EXPECT_EQ(cfg.retry.initial.count(), 30);
+  EXPECT_EQ(cfg.retry.max_interval.count(), 300);
+  EXPECT_EQ(cfg.retry.max_lifetime.count(), 14 * 86400);
+  EXPECT_EQ(cfg.retry.delay_notice.count(), 86400);
+  EXPECT_EQ(cfg.max_message_size, 1024u * 1024 * 1024);
+  EXPECT_EQ(mustLoad("[limits]\nmax_message_size = \"512KiB\"\n").max_message_size, 512u * 1024);
+  EXPECT_EQ(mustLoad("[limits]\nmax_message_size = 2048\n").max_message_size, 2048u);
+}
+
+TEST(ConfigTest, BadSizes) {
+  for (const char* bad : {"\"50X\"", "\"M\"", "-5", "\"1.5M\"", "100", "\"99999999999G\""}) {
+    std::string text = std::string("[limits]\nmax_message_size = ") + bad + "\n";
+    EXPECT_THAT(mustFail(text), HasSubstr("relay.toml:2: limits.max_message_size:")) << bad;
+  }
+}
+
+TEST(ConfigTest, RetryConsistency) {
+  EXPECT_THAT(mustFail("[retry]\ninitial = \"1h\"\nmax_interval = \"5m\"\n"),
+              HasSubstr("retry.max_interval: is shorter than initial"));
+  EXPECT_THAT(mustFail("[retry]\nmax_lifetime = \"1h\"\ndelay_notice = \"4h\"\n"),
+              HasSubstr("retry.delay_notice"));
+  EXPECT_THAT(mustFail("[retry]\nmultiplier = 0.5\n"),
+              HasSubstr("retry.multiplier: value 0.5 is out of range"));
+  EXPECT_THAT(mustFail("[retry]\ninitial = 0\n"), HasSubstr("retry.initial: must be at least 1s"));
+}
+
+TEST(ConfigTest, BadListeners) {
+  EXPECT_THAT(mustFail("[[listener]]\naddress = \"127.0.0.1\"\n"),
+              HasSubstr("relay.toml:2: listener.address: bad address"));
+  EXPECT_THAT(mustFail("[[listener]]\naddress = \"localhost:25\"\n"), HasSubstr("IP literal"));
+  EXPECT_THAT(mustFail("[[listener]]\naddress = \"127.0.0.1:99999\"\n"),
+              HasSubstr("listener.address: bad address"));
+  EXPECT_THAT(mustFail("[[listener]]\naddress = \"[::1:25\"\n"), HasSubstr("listener.address"));
+  EXPECT_THAT(mustFail("[[listener]]\ntls = \"starttls\"\n"), HasSubstr("listener.address: missing"));
+  EXPECT_THAT(mustFail("[[listener]]\naddress = \"127.0.0.1:25\"\ntls = \"ssl\"\n"),
+              HasSubstr("relay.toml:3: listener.tls"));
+  EXPECT_THAT(mustFail("[[listener]]\naddress = \"127.0.0.1:465\"\ntls = \"implicit\"\n"),
+              HasSubstr("needs [tls] certificate"));
+  EXPECT_THAT(
+      mustFail("[[listener]]\naddress = \"127.0.0.1:25\"\n[[listener]]\naddress = \"127.0.0.1:25\"\n"),
+      HasSubstr("relay.toml:4: listener.address: listener 127.0.0.1:25 is configured twice"));
+  EXPECT_THAT(mustFail("listener = []\n"), HasSubstr("at least one"));
+}
+
+TEST(ConfigTest, BadTls) {
+  EXPECT_THAT(mustFail("[tls]\nmin_tls_version = \"TLSv1.0\"\n"),
+              HasSubstr("relay.toml:2: tls.min_tls_version"));
+  EXPECT_THAT(mustFail("[tls]\nkey = \"/k.pem\"\n"), HasSubstr("tls.key: a key without a certificate"));
+  EXPECT_THAT(mustFail("[tls]\ncertificate = \"/c.pem\"\nkey_password = \"x\"\nkey_password_file = \"/p\"\n"),
+              HasSubstr("tls.key_password_file: set key_password or key_password_file, not both"));
+}
+
+TEST(ConfigTest, PasswordNeverAppearsInErrors) {
+  std::string err =
+      mustFail("[tls]\nkey_password = \"hunter2-secret\"\nkey_password_file = \"/p\"\ncertificate = 5\n");
+  EXPECT_THAT(err, ::testing::Not(HasSubstr("hunter2-secret")));
+}
+
+TEST(ConfigTest, BadSourceRules) {
+  EXPECT_THAT(mustFail("[[source]]\ncidr = \"10.0.0.0/33\"\n"),
+              HasSubstr("relay.toml:2: source.cidr: bad CIDR '10.0.0.0/33'"));
+  EXPECT_THAT(mustFail("[[source]]\ncidr = [\"10.0.0.0/8\", \"10.0.0.300\"]\n"),
+              HasSubstr("bad CIDR '10.0.0.300'"));
+  EXPECT_THAT(mustFail("[[source]]\nrelay = true\n"), HasSubstr("source.cidr: missing"));
+  EXPECT_THAT(mustFail("[[source]]\ncidr = []\n"), HasSubstr("source.cidr: empty list"));
+  EXPECT_THAT(mustFail("[[source]]\ncidr = \"10.0.0.0/8\"\nmax_connections = -1\n"),
+              HasSubstr("source.max_connections: value -1"));
+  EXPECT_THAT(mustFail("[[source]]\ncidr = \"10.0.0.0/8\"\nrequire_starttls = true\n"),
+              HasSubstr("needs [tls] certificate"));
+  EXPECT_THAT(mustFail("[tls]\ncertificate = \"/c\"\n[[source]]\ncidr = \"10.0.0.0/8\"\nrequire_starttls = "
+                       "true\nallow_starttls = false\n"),
+              HasSubstr("source.require_starttls: contradicts allow_starttls = false"));
+  EXPECT_THAT(mustFail("[[source]]\ncidr = \"10.0.0.0/8\"\nallow_plaintext_auth = true\n"),
+              HasSubstr("source.allow_plaintext_auth"));
+}
+
+TEST(ConfigTest, NeverAnOpenRelay) {
+  for (const char* everyone : {"0/0", "::/0", "0.0.0.0/0"}) {
+    std::string text = std::string("[[source]]\ncidr = \"") + everyone + "\"\nrelay = true\n";
+    EXPECT_THAT(mustFail(text), HasSubstr("open relay")) << everyone;
+  }
+  // Refusing relay for everybody is fine, and then loopback may not relay either.
+  RelayConfig cfg = mustLoad("[[source]]\ncidr = \"0/0\"\nrelay = false\n");
+  EXPECT_FALSE(matchSource(cfg.sources, *IpAddress::parse("127.0.0.1")).relay);
+}
+
+TEST(ConfigTest, BadLimitsAndDelivery) {
+  // RFC 5321 §4.5.3.1.8: at least 100 recipients.
+  EXPECT_THAT(mustFail("[limits]\nmax_recipients = 10\n"),
+              HasSubstr("limits.max_recipients: value 10 is out of range"));
+  EXPECT_THAT(mustFail("[delivery]\nmax_connections_per_destination = 0\n"),
+              HasSubstr("delivery.max_connections_per_destination"));
+  EXPECT_THAT(mustFail("[delivery]\nsmarthost = \"bad host:25\"\n"),
+              HasSubstr("delivery.smarthost: bad next hop"));
+  EXPECT_THAT(mustFail("[delivery]\nsmarthost = \"host:0\"\n"), HasSubstr("delivery.smarthost"));
+  EXPECT_THAT(mustFail("[dns]\nresolvers = [\"dns.example\"]\n"), HasSubstr("dns.resolvers: bad resolver"));
+  EXPECT_THAT(mustFail("[spool]\ndirectory = \"\"\n"), HasSubstr("spool.directory: must not be empty"));
+  EXPECT_THAT(mustFail("[server]\nhostname = \"bad host\"\n"), HasSubstr("server.hostname: bad host name"));
+}
+
+TEST(ConfigTest, SmarthostSpellings) {
+  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"[192.0.2.1]:2525\"\n").smarthost, "192.0.2.1:2525");
+  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"[2001:db8::1]:25\"\n").smarthost, "[2001:db8::1]:25");
+  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"mx.example.net:587\"\n").smarthost, "mx.example.net:587");
+  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"\"\n").smarthost, "");
+}
+
+TEST(ConfigTest, FileErrorsUseThePathAndRelativePathsResolveAgainstItsFolder) {
+  auto dir = std::filesystem::temp_directory_path() / ("tlsrelay_config_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "relay.toml").string();
+  {
+    std::ofstream out(path);
+    out << "[spool]\ndirectory = \"spool\"\n[policy]\ndirectory = \"policy.d\"\n[auth]\nusers_file = "
+           "\"users\"\n";
+  }
+  auto cfg = loadConfigFile(path);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->spool_directory, (dir / "spool").string());
+  EXPECT_EQ(cfg->policy_directory, (dir / "policy.d").string());
+  EXPECT_EQ(cfg->users_file, (dir / "users").string());
+  {
+    std::ofstream out(path);
+    out << "\n[spool]\ndirectroy = \"x\"\n";
+  }
+  auto bad = loadConfigFile(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, path + ":3: spool.directroy: unknown key");
+  auto missing = loadConfigFile((dir / "nope.toml").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.error().message, HasSubstr("nope.toml: cannot read file"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigTest, ReadResolvConf) {
+  auto dir = std::filesystem::temp_directory_path() / ("tlsrelay_resolv_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "resolv.conf").string();
+  {
+    std::ofstream out(path);
+    out << "# comment\nsearch example.net\nnameserver 127.0.0.53\nnameserver fe80::1%eth0\nnameserver junk\n";
+  }
+  auto servers = readResolvConf(path);
+  ASSERT_TRUE(servers.ok()) << servers.error().message;
+  EXPECT_THAT(*servers, ::testing::ElementsAre("127.0.0.53:53", "[fe80::1]:53"));
+  {
+    std::ofstream out(path);
+    out << "search example.net\n";
+  }
+  EXPECT_FALSE(readResolvConf(path).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigErrorTest, Format) {
+  EXPECT_EQ((ConfigError{"relay.toml", 12, "listener.address", "bad address"}).toString(),
+            "relay.toml:12: listener.address: bad address");
+  EXPECT_EQ((ConfigError{"relay.toml", 0, "", "cannot read file"}).toString(),
+            "relay.toml: cannot read file");
+}
+
+}  // namespace
+}  // namespace tlsrelay
