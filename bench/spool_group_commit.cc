@@ -45,7 +45,8 @@ struct Mode {
 long long deviceFlushes(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return -1;
-  std::string sys = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  std::string sys =
+      "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
   std::ifstream in(sys + "/stat");
   if (!in) return -1;
   std::vector<long long> fields;
@@ -128,7 +129,8 @@ Row run(const Mode& mode, const std::string& base, size_t count, const std::stri
   row.msgs_per_second = n / seconds;
   row.file_syncs = static_cast<double>(s.file_syncs) / n;
   row.dir_syncs = static_cast<double>(s.directory_syncs) / n;
-  if (flushes_before >= 0 && flushes_after >= 0) row.device_flushes = static_cast<double>(flushes_after - flushes_before) / n;
+  if (flushes_before >= 0 && flushes_after >= 0)
+    row.device_flushes = static_cast<double>(flushes_after - flushes_before) / n;
   row.p50_ms = percentile(latencies_ms, 0.5);
   row.p99_ms = percentile(latencies_ms, 0.99);
   row.ok = failures == 0;
@@ -138,15 +140,17 @@ Row run(const Mode& mode, const std::string& base, size_t count, const std::stri
 }
 
 void print(const Mode& mode, std::vector<Row> rows) {
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.msgs_per_second < b.msgs_per_second; });
+  std::sort(rows.begin(), rows.end(),
+            [](const Row& a, const Row& b) { return a.msgs_per_second < b.msgs_per_second; });
   const Row& median = rows[rows.size() / 2];
   char flushes[32] = "n/a";
   if (median.device_flushes >= 0) std::snprintf(flushes, sizeof flushes, "%.3f", median.device_flushes);
   bool ok = std::all_of(rows.begin(), rows.end(), [](const Row& r) { return r.ok; });
-  std::printf("%-36s %7d %5zu %8.0f %8.0f..%-8.0f %9.3f %8.3f %9.3f %9s %8.2f %8.2f%s\n", mode.name, mode.threads,
-              mode.batch, median.msgs_per_second, rows.front().msgs_per_second, rows.back().msgs_per_second,
-              median.file_syncs, median.dir_syncs, median.file_syncs + median.dir_syncs, flushes, median.p50_ms,
-              median.p99_ms, ok ? "" : "  FAILURES");
+  std::printf("%-36s %7d %5zu %8.0f %8.0f..%-8.0f %9.3f %8.3f %9.3f %9s %8.2f %8.2f%s\n", mode.name,
+              mode.threads, mode.batch, median.msgs_per_second, rows.front().msgs_per_second,
+              rows.back().msgs_per_second, median.file_syncs, median.dir_syncs,
+              median.file_syncs + median.dir_syncs, flushes, median.p50_ms, median.p99_ms,
+              ok ? "" : "  FAILURES");
 }
 
 }  // namespace
@@ -157,10 +161,14 @@ int main(int argc, char** argv) {
   int repeat = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--dir") dir = argv[i + 1];
-    else if (flag == "--messages") count = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (flag == "--size") size = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (flag == "--repeat") repeat = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--dir")
+      dir = argv[i + 1];
+    else if (flag == "--messages")
+      count = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--size")
+      size = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--repeat")
+      repeat = std::max(1, std::atoi(argv[i + 1]));
     else {
       std::fprintf(stderr, "usage: %s [--dir DIR] [--messages N] [--size BYTES] [--repeat R]\n", argv[0]);
       return 2;
@@ -181,17 +189,14 @@ int main(int argc, char** argv) {
   for (size_t i = 76; i < data.size(); i += 78) data[i - 1] = '\r', data[i] = '\n';
 
   const Mode modes[] = {
-      {"(a) one fsync round per message", 1, 1, true},
-      {"(a) per message, concurrent store()", 4, 1, true},
-      {"(b) batches of 8, concurrent", 4, 8, true},
-      {"(b) batches of 32, concurrent", 4, 32, true},
-      {"    batches of 32, one thread", 1, 32, true},
-      {"    no fsync (upper bound)", 1, 1, false},
+      {"(a) one fsync round per message", 1, 1, true}, {"(a) per message, concurrent store()", 4, 1, true},
+      {"(b) batches of 8, concurrent", 4, 8, true},    {"(b) batches of 32, concurrent", 4, 32, true},
+      {"    batches of 32, one thread", 1, 32, true},  {"    no fsync (upper bound)", 1, 1, false},
   };
-  std::printf("spool group commit: %zu messages of %zu bytes in %s, median of %d runs\n", count, size, dir.c_str(),
-              repeat);
-  std::printf("%-36s %7s %5s %8s %18s %9s %8s %9s %9s %8s %8s\n", "mode", "threads", "batch", "msgs/s", "(min..max)",
-              "fdatasync", "dirfsync", "fsync/msg", "dev-flush", "p50 ms", "p99 ms");
+  std::printf("spool group commit: %zu messages of %zu bytes in %s, median of %d runs\n", count, size,
+              dir.c_str(), repeat);
+  std::printf("%-36s %7s %5s %8s %18s %9s %8s %9s %9s %8s %8s\n", "mode", "threads", "batch", "msgs/s",
+              "(min..max)", "fdatasync", "dirfsync", "fsync/msg", "dev-flush", "p50 ms", "p99 ms");
   constexpr size_t kModes = sizeof modes / sizeof modes[0];
   std::vector<std::vector<Row>> rows(kModes);
   // Interleaved rounds, so a burst of other load on the disk hits every mode.

@@ -112,7 +112,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t start = 0;
   while (start < input.size()) {
     size_t end = input.find('\n', start);
-    std::string_view line = input.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    std::string_view line =
+        input.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     auto cmd = tlsrelay::smtp::parseCommandLine(line);
     auto mail = tlsrelay::smtp::parseMailArgument(cmd.argument);
     if (mail.ok()) (void)tlsrelay::smtp::parseEsmtpParams(mail->params);
@@ -120,7 +121,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (rcpt.ok()) (void)tlsrelay::smtp::parseEsmtpParams(rcpt->params);
     auto decoded = tlsrelay::smtp::base64Decode(line);
     // Non-canonical pad bits are tolerated (RFC 4648 §3.5 MAY), so compare decoded forms.
-    if (decoded.ok() && *tlsrelay::smtp::base64Decode(tlsrelay::smtp::base64Encode(*decoded)) != *decoded) __builtin_trap();
+    if (decoded.ok() && *tlsrelay::smtp::base64Decode(tlsrelay::smtp::base64Encode(*decoded)) != *decoded)
+      __builtin_trap();
     if (tlsrelay::smtp::isValidXtext(line) &&
         tlsrelay::smtp::xtextDecode(tlsrelay::smtp::xtextEncode(line)) != line)
       __builtin_trap();

@@ -76,6 +76,14 @@ void DeliveryEngine::enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr
   Entry& e = messages_[id];
   e.envelope = std::move(envelope);
   e.data = std::move(data);
+  bool pending = std::any_of(e.envelope->recipients.begin(), e.envelope->recipients.end(),
+                             [](const Recipient& r) { return r.state == RecipientState::Pending; });
+  if (!pending) {
+    // Recovered after a crash between the final state write and the unlink:
+    // its DSN (if any) was already queued before the crash.
+    finishMessage(id);
+    return;
+  }
   schedule(id, e);
   pump();
 }

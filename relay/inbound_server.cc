@@ -96,8 +96,7 @@ class InboundSession : public Connection::Handler {
     }
     TlsInfo info{conn_->tls()->protocol(), conn_->tls()->cipher()};
     if (implicit_tls_) {
-      session_->tlsEstablished(info);
-      session_->start();
+      session_->start(info);
     } else {
       session_->tlsEstablished(info);
     }

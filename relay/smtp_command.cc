@@ -10,7 +10,9 @@
 namespace tlsrelay::smtp {
 namespace {
 
-char upper(char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
+char upper(char c) {
+  return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+}
 
 std::string toUpper(std::string_view s) {
   std::string out(s);
@@ -26,9 +28,15 @@ bool startsWithNoCase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-bool isAlpha(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool isLetDig(unsigned char c) { return isAlpha(c) || isDigit(c); }
+bool isAlpha(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool isDigit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+bool isLetDig(unsigned char c) {
+  return isAlpha(c) || isDigit(c);
+}
 
 // RFC 5322 §3.2.3 atext (ASCII part).
 bool isAtext(unsigned char c) {
@@ -61,8 +69,9 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
     if ((b(i + k) & 0xC0) != 0x80) return 0;
     cp = (cp << 6) | (b(i + k) & 0x3F);
   }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF) return 0;  // overlong / out of range
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;                                             // surrogates
+  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF)
+    return 0;                                  // overlong / out of range
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;  // surrogates
   return len;
 }
 
@@ -126,7 +135,8 @@ Status validateDomainName(std::string_view domain, bool& non_ascii) {
       std::string_view label = domain.substr(label_start, i - label_start);
       if (label.empty()) return makeError("empty domain label");
       if (label.size() > 63) return makeError("domain label too long");
-      if (label.back() == '-' || label.front() == '-') return makeError("domain label starts or ends with '-'");
+      if (label.back() == '-' || label.front() == '-')
+        return makeError("domain label starts or ends with '-'");
       ++i;
       label_start = i;
       continue;
@@ -148,7 +158,8 @@ Status validateDomainName(std::string_view domain, bool& non_ascii) {
 
 // address-literal = "[" ( IPv4 / "IPv6:" IPv6 / General-address-literal ) "]"
 Status validateAddressLiteral(std::string_view literal) {
-  if (literal.size() < 3 || literal.front() != '[' || literal.back() != ']') return makeError("bad address literal");
+  if (literal.size() < 3 || literal.front() != '[' || literal.back() != ']')
+    return makeError("bad address literal");
   std::string_view inner = literal.substr(1, literal.size() - 2);
   if (startsWithNoCase(inner, "IPv6:")) {
     std::string_view v6 = inner.substr(5);
@@ -159,7 +170,8 @@ Status validateAddressLiteral(std::string_view literal) {
   }
   size_t colon = inner.find(':');
   if (colon == std::string_view::npos) {
-    if (inner.find_first_not_of("0123456789.") != std::string_view::npos) return makeError("bad IPv4 address literal");
+    if (inner.find_first_not_of("0123456789.") != std::string_view::npos)
+      return makeError("bad IPv4 address literal");
     auto ip = IpAddress::parse(inner);
     if (!ip || !ip->is_v4) return makeError("bad IPv4 address literal");
     return okStatus();
@@ -210,7 +222,8 @@ Result<std::string_view> stripSourceRoute(std::string_view inside) {
   size_t start = 0;
   while (start < route.size()) {
     size_t comma = route.find(',', start);
-    std::string_view hop = route.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view hop =
+        route.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (hop.size() < 2 || hop.front() != '@') return makeError("bad source route");
     bool ignored = false;
     if (!validateDomainName(hop.substr(1), ignored).ok()) return makeError("bad source route domain");
@@ -239,7 +252,8 @@ Result<std::vector<EsmtpParam>> parseEsmtpParams(std::string_view text) {
     EsmtpParam param;
     size_t eq = token.find('=');
     std::string_view keyword = token.substr(0, eq);
-    if (keyword.empty() || !isLetDig(static_cast<unsigned char>(keyword[0]))) return makeError("bad parameter keyword");
+    if (keyword.empty() || !isLetDig(static_cast<unsigned char>(keyword[0])))
+      return makeError("bad parameter keyword");
     for (unsigned char c : keyword) {
       if (!isLetDig(c) && c != '-') return makeError("bad parameter keyword");
     }
@@ -287,7 +301,8 @@ Result<PathArgument> parsePathArgument(std::string_view argument, std::string_vi
     auto mailbox = stripSourceRoute(inside);
     if (!mailbox.ok()) return mailbox.error();
     if (mailbox->size() > kMaxAddressLength) return makeError("address too long");
-    bool bare_postmaster = allow_bare_postmaster && mailbox->size() == 10 && startsWithNoCase(*mailbox, "postmaster");
+    bool bare_postmaster =
+        allow_bare_postmaster && mailbox->size() == 10 && startsWithNoCase(*mailbox, "postmaster");
     if (!bare_postmaster) {
       auto valid = validateMailbox(*mailbox, out.non_ascii);
       if (!valid.ok()) return valid.error();
@@ -377,7 +392,8 @@ bool isValidXtext(std::string_view text) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c == '+') {
       if (i + 2 >= text.size()) return false;
-      if (hexValue(static_cast<unsigned char>(text[i + 1])) < 0 || hexValue(static_cast<unsigned char>(text[i + 2])) < 0)
+      if (hexValue(static_cast<unsigned char>(text[i + 1])) < 0 ||
+          hexValue(static_cast<unsigned char>(text[i + 2])) < 0)
         return false;
       i += 2;
     } else if (c < 33 || c > 126 || c == '=') {  // xchar = %d33-42 / %d44-60 / %d62-126
@@ -439,7 +455,8 @@ Result<std::string> base64Decode(std::string_view text) {
       v[k] = base64Value(c);
       if (v[k] < 0) return makeError("invalid base64 character");
     }
-    uint32_t triple = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    uint32_t triple =
+        (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
     out.push_back(static_cast<char>((triple >> 16) & 0xFF));
     if (padding < 2) out.push_back(static_cast<char>((triple >> 8) & 0xFF));
     if (padding < 1) out.push_back(static_cast<char>(triple & 0xFF));

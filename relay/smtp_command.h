@@ -48,10 +48,10 @@ struct EsmtpParam {
 };
 
 struct PathArgument {
-  std::string address;  // mailbox as received, without <> and without a source route; "" for <>
-  bool is_null = false;      // the null reverse-path <>
-  bool non_ascii = false;    // contains UTF-8 (needs SMTPUTF8, RFC 6531 §3.3)
-  std::string params;        // the text after the path, for parseEsmtpParams()
+  std::string address;     // mailbox as received, without <> and without a source route; "" for <>
+  bool is_null = false;    // the null reverse-path <>
+  bool non_ascii = false;  // contains UTF-8 (needs SMTPUTF8, RFC 6531 §3.3)
+  std::string params;      // the text after the path, for parseEsmtpParams()
 };
 
 // Longest mailbox we accept; RFC 5321 §4.5.3.1.3 asks for at least 256 octets

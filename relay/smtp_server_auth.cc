@@ -34,7 +34,8 @@ void SmtpServerSession::onAuth(const std::string& argument) {
   if (state_ == State::AwaitHelo || !esmtp_) return replyError("503 5.5.1 Error: send EHLO first");
   if (inTransaction()) return replyError("503 5.5.1 Error: MAIL transaction in progress");  // RFC 4954 §4
   if (!authAllowedNow()) {
-    return replyError("538 5.7.11 Encryption required for requested authentication mechanism");  // RFC 4954 §6
+    return replyError(
+        "538 5.7.11 Encryption required for requested authentication mechanism");  // RFC 4954 §6
   }
   size_t space = argument.find(' ');
   std::string mechanism = upper(argument.substr(0, space));

@@ -38,7 +38,7 @@ class DataReader {
 
   size_t max_line_length_ = 1000;
   uint64_t max_size_ = 0;
-  std::string line_;           // current line without its LF (ends with CR when well formed)
+  std::string line_;            // current line without its LF (ends with CR when well formed)
   bool line_overflow_ = false;  // current line exceeded the limit; its bytes are not kept
   bool prev_cr_ = false;        // the last byte seen was CR
   bool prev_line_crlf_ = true;  // the previous line ended with CRLF (the DATA line did)

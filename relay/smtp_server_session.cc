@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <iterator>
 #include <set>
 
 #include "common/cidr.h"
@@ -42,6 +43,8 @@ constexpr StateInfo kStates[] = {
     {"storing message", std::chrono::seconds(600)},
     {"closed", std::chrono::seconds(0)},
 };
+static_assert(std::size(kStates) == static_cast<size_t>(SmtpServerSession::State::Closed) + 1,
+              "one row per state");
 
 std::string upperCopy(std::string_view s) {
   std::string out(s);
@@ -53,7 +56,8 @@ std::string upperCopy(std::string_view s) {
 std::string sanitize(std::string_view text, size_t max_length) {
   std::string out;
   for (unsigned char c : text.substr(0, max_length)) {
-    out.push_back(c >= 33 && c <= 126 && c != '(' && c != ')' && c != '\\' && c != ';' ? static_cast<char>(c) : '?');
+    out.push_back(c >= 33 && c <= 126 && c != '(' && c != ')' && c != '\\' && c != ';' ? static_cast<char>(c)
+                                                                                       : '?');
   }
   return out;
 }
@@ -122,12 +126,20 @@ SmtpServerSession::SmtpServerSession(ServerSessionConfig config, SourcePolicy so
   tls_active_ = config_.implicit_tls;
 }
 
-const char* SmtpServerSession::stateName(State state) { return kStates[static_cast<size_t>(state)].name; }
+const char* SmtpServerSession::stateName(State state) {
+  return kStates[static_cast<size_t>(state)].name;
+}
 
-std::chrono::seconds SmtpServerSession::currentTimeout() const { return kStates[static_cast<size_t>(state_)].timeout; }
+std::chrono::seconds SmtpServerSession::currentTimeout() const {
+  return kStates[static_cast<size_t>(state_)].timeout;
+}
 
-bool SmtpServerSession::closed() const { return state_ == State::Closed; }
-bool SmtpServerSession::tlsActive() const { return tls_active_; }
+bool SmtpServerSession::closed() const {
+  return state_ == State::Closed;
+}
+bool SmtpServerSession::tlsActive() const {
+  return tls_active_;
+}
 
 void SmtpServerSession::enterState(State next) {
   if (next == state_) return;
@@ -161,7 +173,9 @@ void SmtpServerSession::feed(std::string_view bytes) {
   processInput();
 }
 
-std::string SmtpServerSession::takeOutput() { return std::exchange(output_, std::string()); }
+std::string SmtpServerSession::takeOutput() {
+  return std::exchange(output_, std::string());
+}
 
 std::optional<SmtpServerSession::Event> SmtpServerSession::nextEvent() {
   if (events_.empty()) return std::nullopt;
@@ -176,7 +190,8 @@ bool SmtpServerSession::waitingForCompletion() const {
 
 void SmtpServerSession::processInput() {
   size_t pos = 0;
-  while (pos < input_.size() && state_ != State::Connected && state_ != State::Closed && !waitingForCompletion()) {
+  while (pos < input_.size() && state_ != State::Connected && state_ != State::Closed &&
+         !waitingForCompletion()) {
     std::string_view rest = std::string_view(input_).substr(pos);
     if (state_ == State::Data) {
       pos += data_reader_.consume(rest);
@@ -279,8 +294,8 @@ void SmtpServerSession::handleCommand(std::string_view line) {
       break;
   }
   // Cross-protocol requests (a browser or proxy aimed at us): hang up at once.
-  if (cmd.verb_text == "GET" || cmd.verb_text == "POST" || cmd.verb_text == "CONNECT" || cmd.verb_text == "HEAD" ||
-      cmd.verb_text == "PUT") {
+  if (cmd.verb_text == "GET" || cmd.verb_text == "POST" || cmd.verb_text == "CONNECT" ||
+      cmd.verb_text == "HEAD" || cmd.verb_text == "PUT") {
     return closeWith("421 4.7.0 " + config_.hostname + " Error: HTTP requests are not SMTP");
   }
   replyError("500 5.5.2 Error: command not recognized");
@@ -288,7 +303,8 @@ void SmtpServerSession::handleCommand(std::string_view line) {
 
 void SmtpServerSession::onHelo(bool extended, const std::string& argument) {
   std::string name = argument.substr(0, argument.find(' '));
-  if (name.empty()) return replyError(extended ? "501 5.5.4 Syntax: EHLO hostname" : "501 5.5.4 Syntax: HELO hostname");
+  if (name.empty())
+    return replyError(extended ? "501 5.5.4 Syntax: EHLO hostname" : "501 5.5.4 Syntax: HELO hostname");
   // RFC 5321 §4.1.4: EHLO in the middle of a transaction resets it.
   resetTransaction();
   helo_ = sanitize(name, 255);
@@ -308,11 +324,14 @@ void SmtpServerSession::onHelo(bool extended, const std::string& argument) {
 void SmtpServerSession::onMail(const std::string& argument) {
   if (state_ == State::AwaitHelo) return replyError("503 5.5.1 Error: send HELO/EHLO first");
   if (inTransaction()) return replyError("503 5.5.1 Error: nested MAIL command");
-  if (source_.require_starttls && !tls_active_) return replyError("530 5.7.0 Must issue a STARTTLS command first");
+  if (source_.require_starttls && !tls_active_)
+    return replyError("530 5.7.0 Must issue a STARTTLS command first");
   auto path = smtp::parseMailArgument(argument);
-  if (!path.ok()) return replyError("501 5.1.7 Bad sender address syntax: " + sanitize(path.error().message, 100));
+  if (!path.ok())
+    return replyError("501 5.1.7 Bad sender address syntax: " + sanitize(path.error().message, 100));
   auto params = smtp::parseEsmtpParams(path->params);
-  if (!params.ok()) return replyError("501 5.5.4 Bad parameter syntax: " + sanitize(params.error().message, 100));
+  if (!params.ok())
+    return replyError("501 5.5.4 Bad parameter syntax: " + sanitize(params.error().message, 100));
   if (!params->empty() && !esmtp_) return replyError("555 5.5.4 Parameters need EHLO");
 
   Envelope envelope;
@@ -368,9 +387,11 @@ void SmtpServerSession::onMail(const std::string& argument) {
 void SmtpServerSession::onRcpt(const std::string& argument) {
   if (!inTransaction()) return replyError("503 5.5.1 Error: need MAIL command");
   auto path = smtp::parseRcptArgument(argument);
-  if (!path.ok()) return replyError("501 5.1.3 Bad recipient address syntax: " + sanitize(path.error().message, 100));
+  if (!path.ok())
+    return replyError("501 5.1.3 Bad recipient address syntax: " + sanitize(path.error().message, 100));
   auto params = smtp::parseEsmtpParams(path->params);
-  if (!params.ok()) return replyError("501 5.5.4 Bad parameter syntax: " + sanitize(params.error().message, 100));
+  if (!params.ok())
+    return replyError("501 5.5.4 Bad parameter syntax: " + sanitize(params.error().message, 100));
   if (!params->empty() && !esmtp_) return replyError("555 5.5.4 Parameters need EHLO");
 
   Recipient recipient;
@@ -390,7 +411,8 @@ void SmtpServerSession::onRcpt(const std::string& argument) {
   if (path->address.find('@') == std::string::npos) {
     return reply("550 5.1.1 <" + path->address + ">: this relay has no local mailboxes");
   }
-  if (path->non_ascii && !envelope_.flags.smtputf8) return reply("553 5.6.7 Non-ASCII address needs SMTPUTF8");
+  if (path->non_ascii && !envelope_.flags.smtputf8)
+    return reply("553 5.6.7 Non-ASCII address needs SMTPUTF8");
   // Never an open relay: only trusted sources or authenticated users may relay.
   if (!source_.relay && !authenticated_) return replyError("554 5.7.1 Relay access denied");
   if (envelope_.recipients.size() >= config_.max_recipients) {
@@ -449,9 +471,11 @@ void SmtpServerSession::finishData() {
   message.envelope = std::move(envelope_);
   message.envelope.size = message.data.size();
   pending_queue_id_ = message.envelope.queue_id;
-  log::info(kStage, "message received", {{"client", client_ip_}, {"id", pending_queue_id_},
-                                         {"recipients", std::to_string(message.envelope.recipients.size())},
-                                         {"size", std::to_string(message.envelope.size)}});
+  log::info(kStage, "message received",
+            {{"client", client_ip_},
+             {"id", pending_queue_id_},
+             {"recipients", std::to_string(message.envelope.recipients.size())},
+             {"size", std::to_string(message.envelope.size)}});
   resetTransaction();
   enterState(State::WaitStore);
   Event event{EventKind::MessageReady, {}, {}, std::move(message)};
@@ -465,7 +489,8 @@ void SmtpServerSession::messageStored(bool ok, const std::string& detail) {
     // RFC 5321 §4.1.1.4 / PRODUCT.md: 250 only once the message is durable.
     reply("250 2.0.0 Ok: queued as " + pending_queue_id_);
   } else {
-    log::warn(kStage, "message not stored", {{"client", client_ip_}, {"id", pending_queue_id_}, {"detail", detail}});
+    log::warn(kStage, "message not stored",
+              {{"client", client_ip_}, {"id", pending_queue_id_}, {"detail", detail}});
     reply("451 4.3.0 Error: message could not be stored, try again later");
   }
   pending_queue_id_.clear();
@@ -475,7 +500,8 @@ void SmtpServerSession::messageStored(bool ok, const std::string& detail) {
 void SmtpServerSession::onStartTls(const std::string& argument) {
   if (!argument.empty()) return replyError("501 5.5.4 Syntax: STARTTLS");
   if (tls_active_) return replyError("503 5.5.1 Error: TLS already active");
-  if (!config_.tls_available || !source_.allow_starttls) return replyError("502 5.5.1 Error: command not implemented");
+  if (!config_.tls_available || !source_.allow_starttls)
+    return replyError("502 5.5.1 Error: command not implemented");
   if (state_ == State::AwaitHelo) return replyError("503 5.5.1 Error: send EHLO first");
   if (inTransaction()) return replyError("503 5.5.1 Error: MAIL transaction in progress");
   reply("220 2.0.0 Ready to start TLS");
@@ -532,14 +558,18 @@ void SmtpServerSession::closeWith(std::string_view text) {
   emit(Event{EventKind::Close, {}, {}, {}});
 }
 
-void SmtpServerSession::emit(Event event) { events_.push_back(std::move(event)); }
+void SmtpServerSession::emit(Event event) {
+  events_.push_back(std::move(event));
+}
 
 void SmtpServerSession::resetTransaction() {
   envelope_ = Envelope{};
   if (state_ == State::InMail || state_ == State::InRcpt) enterState(State::Ready);
 }
 
-bool SmtpServerSession::inTransaction() const { return state_ == State::InMail || state_ == State::InRcpt; }
+bool SmtpServerSession::inTransaction() const {
+  return state_ == State::InMail || state_ == State::InRcpt;
+}
 
 bool SmtpServerSession::authAllowedNow() const {
   if (tls_active_) return true;
@@ -556,13 +586,17 @@ std::string SmtpServerSession::receivedHeader() const {
   if (esmtp_ && tls_active_) with += "S";
   if (esmtp_ && authenticated_) with += "A";
   std::string literal = "[unknown]";
-  if (auto ip = IpAddress::parse(client_ip_)) literal = ip->is_v4 ? "[" + ip->toString() + "]" : "[IPv6:" + ip->toString() + "]";
-  std::string h = "Received: from " + (helo_.empty() ? std::string("unknown") : helo_) + " (" + literal + ")\r\n";
+  if (auto ip = IpAddress::parse(client_ip_))
+    literal = ip->is_v4 ? "[" + ip->toString() + "]" : "[IPv6:" + ip->toString() + "]";
+  std::string h =
+      "Received: from " + (helo_.empty() ? std::string("unknown") : helo_) + " (" + literal + ")\r\n";
   if (tls_active_ && !tls_info_.protocol.empty()) {
-    h += "\t(using " + sanitize(tls_info_.protocol, 40) + " with cipher " + sanitize(tls_info_.cipher, 100) + ")\r\n";
+    h += "\t(using " + sanitize(tls_info_.protocol, 40) + " with cipher " + sanitize(tls_info_.cipher, 100) +
+         ")\r\n";
   }
   h += "\tby " + config_.hostname + " (tlsrelay) with " + with + " id " + envelope_.queue_id;
-  if (envelope_.recipients.size() == 1) h += "\r\n\tfor <" + sanitize(envelope_.recipients.front().address, 512) + ">";
+  if (envelope_.recipients.size() == 1)
+    h += "\r\n\tfor <" + sanitize(envelope_.recipients.front().address, 512) + ">";
   h += "; " + rfc5322Date(nowSeconds()) + "\r\n";
   return h;
 }

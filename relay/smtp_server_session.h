@@ -19,8 +19,8 @@
 
 namespace tlsrelay {
 
-struct SourcePolicy {                        // evaluated per connection from CIDR rules by the adapter
-  bool relay = false;                        // may relay without AUTH
+struct SourcePolicy {  // evaluated per connection from CIDR rules by the adapter
+  bool relay = false;  // may relay without AUTH
   bool allow_starttls = true;
   bool require_starttls = false;             // MAIL refused (530 5.7.0) until TLS
   bool require_starttls_before_auth = true;  // AUTH not advertised/refused before TLS
@@ -28,15 +28,15 @@ struct SourcePolicy {                        // evaluated per connection from CI
 };
 
 struct ServerSessionConfig {
-  std::string hostname;                       // our name in banner / EHLO / Received
-  size_t max_line_length = 4096;              // command line incl. CRLF; DATA lines get max(this, 1000)
+  std::string hostname;           // our name in banner / EHLO / Received
+  size_t max_line_length = 4096;  // command line incl. CRLF; DATA lines get max(this, 1000)
   size_t max_recipients = 1000;
   uint64_t max_message_size = 50 * 1024 * 1024;  // SIZE advertised; enforced while streaming
-  int max_errors = 10;                        // protocol errors before 421 + close
-  bool tls_available = false;                 // a server certificate is configured
-  bool implicit_tls = false;                  // connection already TLS from byte 0 (port 465 style)
-  std::function<std::string()> new_queue_id;  // injected generator (tests pass a counter)
-  std::function<int64_t()> now;               // unix seconds, injected clock
+  int max_errors = 10;                           // protocol errors before 421 + close
+  bool tls_available = false;                    // a server certificate is configured
+  bool implicit_tls = false;                     // connection already TLS from byte 0 (port 465 style)
+  std::function<std::string()> new_queue_id;     // injected generator (tests pass a counter)
+  std::function<int64_t()> now;                  // unix seconds, injected clock
 };
 
 struct TlsInfo {
@@ -83,18 +83,18 @@ class SmtpServerSession {
 
   // Protocol states; public for tests and logs.
   enum class State {
-    Connected,        // before start(): input is buffered, nothing is said
-    AwaitHelo,        // greeting sent, no EHLO/HELO yet (also after STARTTLS)
-    Ready,            // EHLO/HELO done, no transaction
-    InMail,           // MAIL accepted, no recipient yet
-    InRcpt,           // at least one recipient accepted
-    Data,             // reading message content after 354
+    Connected,          // before start(): input is buffered, nothing is said
+    AwaitHelo,          // greeting sent, no EHLO/HELO yet (also after STARTTLS)
+    Ready,              // EHLO/HELO done, no transaction
+    InMail,             // MAIL accepted, no recipient yet
+    InRcpt,             // at least one recipient accepted
+    Data,               // reading message content after 354
     AuthPlainResponse,  // 334 sent, waiting for the PLAIN response
     AuthLoginUser,      // 334 Username: sent
     AuthLoginPassword,  // 334 Password: sent
-    WaitTls,          // StartTls event raised, waiting for tlsEstablished/tlsFailed
-    WaitAuth,         // Authenticate event raised, waiting for authResult
-    WaitStore,        // MessageReady raised, waiting for messageStored
+    WaitTls,            // StartTls event raised, waiting for tlsEstablished/tlsFailed
+    WaitAuth,           // Authenticate event raised, waiting for authResult
+    WaitStore,          // MessageReady raised, waiting for messageStored
     Closed,
   };
   State state() const { return state_; }
@@ -117,7 +117,7 @@ class SmtpServerSession {
   void requestAuthentication(std::string user, std::string password);
   void finishPlainResponse(std::string_view base64);
 
-  void reply(std::string_view text);  // one full reply, CRLF appended per line
+  void reply(std::string_view text);       // one full reply, CRLF appended per line
   void replyError(std::string_view text);  // counts toward max_errors
   void closeWith(std::string_view text);
   void emit(Event event);

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -37,7 +38,9 @@ std::string errnoText(int err) {
   return strerror_r(err, buf, sizeof buf);  // GNU strerror_r returns the text
 }
 
-Error sysError(const std::string& what, int err) { return makeError(what + ": " + errnoText(err)); }
+Error sysError(const std::string& what, int err) {
+  return makeError(what + ": " + errnoText(err));
+}
 
 // Closes the descriptor when it goes out of scope.
 class Fd {
@@ -64,11 +67,14 @@ class Fd {
   int fd_;
 };
 
-std::string fileName(const std::string& queue_id) { return queue_id + std::string(kSuffix); }
+std::string fileName(const std::string& queue_id) {
+  return queue_id + std::string(kSuffix);
+}
 
 // The queue id of a file name in queue/, or nullopt if the name is foreign.
 std::optional<std::string> queueIdOfFile(std::string_view name) {
-  if (name.size() <= kSuffix.size() || name.substr(name.size() - kSuffix.size()) != kSuffix) return std::nullopt;
+  if (name.size() <= kSuffix.size() || name.substr(name.size() - kSuffix.size()) != kSuffix)
+    return std::nullopt;
   std::string id(name.substr(0, name.size() - kSuffix.size()));
   if (!isValidQueueId(id)) return std::nullopt;
   return id;
@@ -189,7 +195,8 @@ Result<Inspection> inspect(int fd, bool verify_data) {
                      std::to_string(in.file_size - fmt::kHeaderSize));
   }
   std::string envelope_bytes(h.envelope_length, '\0');
-  if (auto st = preadAll(fd, envelope_bytes.data(), envelope_bytes.size(), fmt::kHeaderSize); !st) return st.error();
+  if (auto st = preadAll(fd, envelope_bytes.data(), envelope_bytes.size(), fmt::kHeaderSize); !st)
+    return st.error();
   if (crc32c(envelope_bytes) != h.envelope_crc) return makeError("envelope checksum mismatch");
   if (in.file_size < h.journalOffset()) {
     return makeError("truncated: data needs " + std::to_string(h.data_length) + " bytes, file has " +
@@ -211,7 +218,8 @@ Result<Inspection> inspect(int fd, bool verify_data) {
   uint64_t journal_size = in.file_size - h.journalOffset();
   if (journal_size > uint64_t{1} << 30) return makeError("state records take more than 1 GiB");
   std::string journal_bytes(static_cast<size_t>(journal_size), '\0');
-  if (auto st = preadAll(fd, journal_bytes.data(), journal_bytes.size(), h.journalOffset()); !st) return st.error();
+  if (auto st = preadAll(fd, journal_bytes.data(), journal_bytes.size(), h.journalOffset()); !st)
+    return st.error();
   auto journal = fmt::parseJournal(journal_bytes);
   if (!journal) return journal.error();
   auto current = fmt::currentEnvelope(std::move(stored).value(), *journal, h);
@@ -262,8 +270,10 @@ Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
   const std::string& root = options.directory;
   for (const char* sub : {"", "/queue", "/tmp", "/quarantine"}) {
     std::error_code ec;
-    std::filesystem::create_directories(root + sub, ec);
+    bool created = std::filesystem::create_directories(root + sub, ec);
     if (ec) return makeError("create spool directory " + root + sub + ": " + ec.message());
+    // Mail is private: only the relay's user may read the spool.
+    if (created) std::filesystem::permissions(root + sub, std::filesystem::perms::owner_all, ec);
   }
   auto root_fd = openDirectory(root);
   if (!root_fd) return root_fd.error();
@@ -276,19 +286,23 @@ Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
   // The sub-directories themselves must survive a crash before the first
   // message is acknowledged.
   if (options.fsync && ::fsync(root_fd->get()) != 0) return sysError("fsync " + root, errno);
-  return std::unique_ptr<Spool>(
-      new Spool(options, root_fd->release(), queue_fd->release(), tmp_fd->release(), quarantine_fd->release()));
+  return std::unique_ptr<Spool>(new Spool(options, root_fd->release(), queue_fd->release(), tmp_fd->release(),
+                                          quarantine_fd->release()));
 }
 
 Spool::Spool(SpoolOptions options, int root_fd, int queue_fd, int tmp_fd, int quarantine_fd)
-    : options_(std::move(options)), root_fd_(root_fd), queue_fd_(queue_fd), tmp_fd_(tmp_fd),
+    : options_(std::move(options)),
+      root_fd_(root_fd),
+      queue_fd_(queue_fd),
+      tmp_fd_(tmp_fd),
       quarantine_fd_(quarantine_fd) {}
 
 Spool::~Spool() {
   for (int fd : {root_fd_, queue_fd_, tmp_fd_, quarantine_fd_}) ::close(fd);
 }
 
-std::vector<Status> Spool::storeBatch(const std::vector<std::pair<const Envelope*, std::string_view>>& messages) {
+std::vector<Status> Spool::storeBatch(
+    const std::vector<std::pair<const Envelope*, std::string_view>>& messages) {
   std::vector<Status> results(messages.size(), okStatus());
   std::vector<Fd> files(messages.size());
   std::vector<std::string> names(messages.size());
@@ -346,7 +360,8 @@ std::vector<Status> Spool::storeBatch(const std::vector<std::pair<const Envelope
     files[i].reset();
     if (renameNoReplace(tmp_fd_, names[i].c_str(), queue_fd_, names[i].c_str()) != 0) {
       int err = errno;
-      results[i] = sysError(err == EEXIST ? "queue id already spooled: " + names[i] : "rename " + names[i], err);
+      results[i] =
+          sysError(err == EEXIST ? "queue id already spooled: " + names[i] : "rename " + names[i], err);
       ::unlinkat(tmp_fd_, names[i].c_str(), 0);
       continue;
     }
@@ -421,6 +436,9 @@ std::vector<Status> Spool::updateBatch(const std::vector<const Envelope*>& envel
       continue;
     }
     const std::string name = fileName(envelope->queue_id);
+    // Held until the record is written (not across the fdatasync, which may
+    // be shared with other messages' records).
+    std::lock_guard append_guard(appendLock(envelope->queue_id));
     Fd fd(::openat(queue_fd_, name.c_str(), O_RDWR | O_CLOEXEC));
     if (!fd.valid()) {
       results[i] = errno == ENOENT ? makeError("no message " + envelope->queue_id + " in the spool")
@@ -447,12 +465,14 @@ std::vector<Status> Spool::updateBatch(const std::vector<const Envelope*>& envel
       ok = false;
     }
     for (size_t done = 0; ok && done < record.size();) {
-      ssize_t n = ::pwrite(fd.get(), record.data() + done, record.size() - done, at + static_cast<off_t>(done));
+      ssize_t n =
+          ::pwrite(fd.get(), record.data() + done, record.size() - done, at + static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         results[i] = sysError("append state to " + name, n < 0 ? errno : EIO);
         // Cut the partial record so later appends stay readable.
-        if (::ftruncate(fd.get(), at) != 0) log::error(kStage, "cannot cut a partial state record", {{"id", envelope->queue_id}});
+        if (::ftruncate(fd.get(), at) != 0)
+          log::error(kStage, "cannot cut a partial state record", {{"id", envelope->queue_id}});
         ok = false;
         break;
       }
@@ -473,7 +493,8 @@ std::vector<Status> Spool::updateBatch(const std::vector<const Envelope*>& envel
     file_syncs_.fetch_add(fds.size(), std::memory_order_relaxed);
     std::vector<int> errors = syncAll(fds);
     for (size_t k = 0; k < index.size(); ++k) {
-      if (errors[k] != 0) results[index[k]] = sysError("fdatasync state of " + envelopes[index[k]]->queue_id, errors[k]);
+      if (errors[k] != 0)
+        results[index[k]] = sysError("fdatasync state of " + envelopes[index[k]]->queue_id, errors[k]);
     }
   }
   for (size_t i = 0; i < files.size(); ++i)
@@ -481,14 +502,21 @@ std::vector<Status> Spool::updateBatch(const std::vector<const Envelope*>& envel
   return results;
 }
 
-Status Spool::updateEnvelope(const Envelope& envelope) { return updateBatch({&envelope}).front(); }
+std::mutex& Spool::appendLock(const std::string& queue_id) {
+  return append_locks_[std::hash<std::string>{}(queue_id) % append_locks_.size()];
+}
+
+Status Spool::updateEnvelope(const Envelope& envelope) {
+  return updateBatch({&envelope}).front();
+}
 
 Result<Envelope> Spool::readEnvelope(const std::string& queue_id) const {
   if (auto st = checkId(queue_id); !st) return st.error();
   const std::string name = fileName(queue_id);
   Fd fd(::openat(queue_fd_, name.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    return errno == ENOENT ? makeError("no message " + queue_id + " in the spool") : sysError("open " + name, errno);
+    return errno == ENOENT ? makeError("no message " + queue_id + " in the spool")
+                           : sysError("open " + name, errno);
   }
   auto in = inspect(fd.get(), false);
   if (!in) return makeError("spool file " + name + ": " + in.error().message);
@@ -500,7 +528,8 @@ Result<std::string> Spool::readData(const std::string& queue_id) const {
   const std::string name = fileName(queue_id);
   Fd fd(::openat(queue_fd_, name.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    return errno == ENOENT ? makeError("no message " + queue_id + " in the spool") : sysError("open " + name, errno);
+    return errno == ENOENT ? makeError("no message " + queue_id + " in the spool")
+                           : sysError("open " + name, errno);
   }
   auto in = inspect(fd.get(), false);  // header and envelope; the data is checked below, once
   if (!in) return makeError("spool file " + name + ": " + in.error().message);
@@ -508,7 +537,8 @@ Result<std::string> Spool::readData(const std::string& queue_id) const {
   if (auto st = preadAll(fd.get(), data.data(), data.size(), in->header.dataOffset()); !st) {
     return makeError("read " + name + ": " + st.error().message);
   }
-  if (crc32c(data) != in->header.data_crc) return makeError("spool file " + name + ": data checksum mismatch");
+  if (crc32c(data) != in->header.data_crc)
+    return makeError("spool file " + name + ": data checksum mismatch");
   return data;
 }
 
@@ -520,7 +550,8 @@ Status Spool::remove(const std::string& queue_id) {
   if (auto st = checkId(queue_id); !st) return st;
   const std::string name = fileName(queue_id);
   if (::unlinkat(queue_fd_, name.c_str(), 0) != 0) {
-    return errno == ENOENT ? makeError("no message " + queue_id + " in the spool") : sysError("unlink " + name, errno);
+    return errno == ENOENT ? makeError("no message " + queue_id + " in the spool")
+                           : sysError("unlink " + name, errno);
   }
   return okStatus();
 }
@@ -560,11 +591,13 @@ Spool::Recovery Spool::recover() {
       if (::unlinkat(tmp_fd_, name.c_str(), 0) == 0) {
         ++recovery.tmp_removed;
       } else {
-        log::warn(kStage, "cannot remove unacknowledged tmp file", {{"file", "tmp/" + name}, {"error", errnoText(errno)}});
+        log::warn(kStage, "cannot remove unacknowledged tmp file",
+                  {{"file", "tmp/" + name}, {"error", errnoText(errno)}});
       }
     }
     if (recovery.tmp_removed > 0) {
-      log::info(kStage, "removed unacknowledged tmp files", {{"count", std::to_string(recovery.tmp_removed)}});
+      log::info(kStage, "removed unacknowledged tmp files",
+                {{"count", std::to_string(recovery.tmp_removed)}});
     }
   } else {
     log::error(kStage, "cannot list tmp directory", {{"error", names.error().message}});
@@ -589,7 +622,8 @@ Spool::Recovery Spool::recover() {
         if (err == EISDIR || err == ELOOP) {
           if (quarantine(name, "not a regular file")) ++recovery.quarantined;
         } else {
-          log::error(kStage, "cannot open spool file; left in place", {{"file", "queue/" + name}, {"error", errnoText(err)}});
+          log::error(kStage, "cannot open spool file; left in place",
+                     {{"file", "queue/" + name}, {"error", errnoText(err)}});
         }
         continue;
       }
@@ -614,7 +648,8 @@ Spool::Recovery Spool::recover() {
       }
       recovery.messages.push_back(std::move(in->envelope));
     } catch (const std::exception& e) {  // e.g. bad_alloc: not the file's fault, so keep it
-      log::error(kStage, "cannot recover spool file; left in place", {{"file", "queue/" + name}, {"error", e.what()}});
+      log::error(kStage, "cannot recover spool file; left in place",
+                 {{"file", "queue/" + name}, {"error", e.what()}});
     }
   }
   if (recovery.quarantined > 0 && options_.fsync) {

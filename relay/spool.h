@@ -26,6 +26,7 @@
 // before stores begin), because it deletes tmp/ and truncates torn tails.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -54,8 +55,8 @@ struct SpooledMessage {
 struct SpoolStats {
   uint64_t messages_stored = 0;
   uint64_t state_updates = 0;
-  uint64_t file_syncs = 0;       // fdatasync calls on message files
-  uint64_t directory_syncs = 0;  // fsync calls on queue/ actually issued
+  uint64_t file_syncs = 0;             // fdatasync calls on message files
+  uint64_t directory_syncs = 0;        // fsync calls on queue/ actually issued
   uint64_t directory_syncs_saved = 0;  // batches whose rename rode on another batch's fsync
 };
 
@@ -68,7 +69,8 @@ class Spool {
   Spool& operator=(const Spool&) = delete;
 
   // Group commit: writes every message of the batch (header + envelope + data)
-  // to tmp files, fdatasyncs them, renames them into queue/ and fsyncs the
+  // to tmp files, fdatasyncs them (concurrently, up to 8 at once, so the file
+  // system merges their journal commits), renames them into queue/ and fsyncs the
   // directory once for the batch (concurrent batches from other threads share
   // that fsync too). Returns one Status per message, in order; ok means
   // durable. Each envelope's queue_id names the file and must be new.
@@ -118,12 +120,17 @@ class Spool {
   int tmp_fd_;
   int quarantine_fd_;
 
+  // Serialises read-check-append of state records per message (striped by
+  // queue id): two appends racing at the same offset would corrupt the file.
+  std::mutex& appendLock(const std::string& queue_id);
+  std::array<std::mutex, 64> append_locks_;
+
   std::mutex sync_mutex_;
   std::condition_variable sync_done_;
   bool sync_running_ = false;
-  uint64_t renames_ticket_ = 0;   // bumped by each caller after its renames
-  uint64_t synced_through_ = 0;   // tickets covered by a successful fsync
-  uint64_t failed_through_ = 0;   // tickets covered by a failed fsync
+  uint64_t renames_ticket_ = 0;  // bumped by each caller after its renames
+  uint64_t synced_through_ = 0;  // tickets covered by a successful fsync
+  uint64_t failed_through_ = 0;  // tickets covered by a failed fsync
 
   std::atomic<uint64_t> messages_stored_{0};
   std::atomic<uint64_t> state_updates_{0};

@@ -9,7 +9,9 @@
 namespace tlsrelay::spool_format {
 namespace {
 
-void putU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
+void putU8(std::string& out, uint8_t v) {
+  out.push_back(static_cast<char>(v));
+}
 
 void putU32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -81,7 +83,8 @@ class FieldReader {
   bool need(size_t n, const char* field) {
     if (failed()) return false;
     if (remaining() < n) {
-      fail(std::string(field) + ": needs " + std::to_string(n) + " bytes, " + std::to_string(remaining()) + " left");
+      fail(std::string(field) + ": needs " + std::to_string(n) + " bytes, " + std::to_string(remaining()) +
+           " left");
       return false;
     }
     return true;
@@ -223,8 +226,8 @@ Result<Header> parseHeader(std::string_view bytes) {
   // The version is checked before the header CRC: a future version may lay
   // out its header differently, and "unsupported version" is the useful reason.
   if (h.version != kVersion) {
-    return makeError("unsupported spool format version " + std::to_string(h.version) + " (this build reads version " +
-                     std::to_string(kVersion) + ")");
+    return makeError("unsupported spool format version " + std::to_string(h.version) +
+                     " (this build reads version " + std::to_string(kVersion) + ")");
   }
   if (crc32c(bytes.substr(0, kHeaderSize - 4)) != getU32(bytes, kHeaderSize - 4)) {
     return makeError("header checksum mismatch");
@@ -237,7 +240,8 @@ Result<Header> parseHeader(std::string_view bytes) {
     return makeError("envelope length " + std::to_string(h.envelope_length) + " exceeds the limit");
   }
   // Keeps journalOffset() from overflowing on a (CRC-colliding) huge length.
-  if (h.data_length > (uint64_t{1} << 48)) return makeError("data length " + std::to_string(h.data_length) + " is absurd");
+  if (h.data_length > (uint64_t{1} << 48))
+    return makeError("data length " + std::to_string(h.data_length) + " is absurd");
   return h;
 }
 
@@ -264,8 +268,8 @@ Result<Journal> parseJournal(std::string_view bytes) {
     uint32_t length = getU32(rest, 4);
     if (length > kMaxEnvelopeBytes) return makeError(where + "length exceeds the limit");
     if (rest.size() - kRecordHeaderSize < length) {
-      journal.torn_reason = where + "incomplete (" + std::to_string(rest.size() - kRecordHeaderSize) + " of " +
-                            std::to_string(length) + " bytes)";
+      journal.torn_reason = where + "incomplete (" + std::to_string(rest.size() - kRecordHeaderSize) +
+                            " of " + std::to_string(length) + " bytes)";
       break;
     }
     std::string_view payload = rest.substr(kRecordHeaderSize, length);

@@ -84,8 +84,8 @@ Result<Envelope> currentEnvelope(Envelope stored, const Journal& journal, const 
 
 struct ParsedMessage {
   Header header;
-  Envelope envelope;       // current state (see currentEnvelope)
-  std::string_view data;   // points into the parsed buffer
+  Envelope envelope;      // current state (see currentEnvelope)
+  std::string_view data;  // points into the parsed buffer
   size_t state_records = 0;
   uint64_t valid_length = 0;  // file length without a torn tail
   std::string torn_reason;    // non-empty when a torn tail was dropped

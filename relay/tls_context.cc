@@ -22,8 +22,7 @@ constexpr const char* kServerDefaultCiphers =
     "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL:!PSK:!SRP:!DSS";
 // Outbound SMTP meets every kind of server; encrypting with an older suite beats
 // falling back to plaintext, but broken ciphers stay excluded.
-constexpr const char* kClientDefaultCiphers =
-    "DEFAULT:!aNULL:!eNULL:!EXPORT:!RC4:!3DES:!DES:!MD5:!PSK:!SRP";
+constexpr const char* kClientDefaultCiphers = "DEFAULT:!aNULL:!eNULL:!EXPORT:!RC4:!3DES:!DES:!MD5:!PSK:!SRP";
 constexpr unsigned char kSessionIdContext[] = "tlsrelay";
 
 // Text of the most relevant queued OpenSSL error (the reason part only), then
@@ -106,8 +105,7 @@ Status checkReadable(const std::string& path, const char* what) {
 // prompting on a terminal (OpenSSL's default callback would).
 int passwordCallback(char* buf, int size, int /*rwflag*/, void* userdata) {
   const auto* password = static_cast<const std::string*>(userdata);
-  if (password == nullptr || password->empty() || size <= 0 ||
-      password->size() > static_cast<size_t>(size)) {
+  if (password == nullptr || password->empty() || size <= 0 || password->size() > static_cast<size_t>(size)) {
     return 0;
   }
   std::memcpy(buf, password->data(), password->size());
@@ -129,8 +127,8 @@ Status loadPrivateKey(SSL_CTX* ctx, const std::string& path, const std::string& 
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   if (bio == nullptr) return makeError("cannot read key " + path + ": out of memory");
   ERR_clear_error();
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, passwordCallback,
-                                          const_cast<std::string*>(&password));
+  EVP_PKEY* key =
+      PEM_read_bio_PrivateKey(bio, nullptr, passwordCallback, const_cast<std::string*>(&password));
   BIO_free(bio);
   OPENSSL_cleanse(pem.data(), pem.size());  // key material should not linger in freed memory
   if (key == nullptr) {
@@ -180,7 +178,9 @@ void applyCommonOptions(SSL_CTX* ctx) {
 
 }  // namespace
 
-TlsContext::~TlsContext() { SSL_CTX_free(static_cast<SSL_CTX*>(native_)); }
+TlsContext::~TlsContext() {
+  SSL_CTX_free(static_cast<SSL_CTX*>(native_));
+}
 
 Result<std::shared_ptr<TlsContext>> TlsContext::makeServer(const ServerTlsSettings& settings) {
   if (settings.certificate_file.empty()) return makeError("no TLS certificate file configured");

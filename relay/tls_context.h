@@ -12,24 +12,25 @@
 namespace tlsrelay {
 
 struct ServerTlsSettings {
-  std::string certificate_file;  // PEM, leaf first, then intermediates
-  std::string key_file;          // PEM, optionally encrypted (PKCS#8 or legacy)
-  std::string key_password;      // already read from the password file by the caller
-  std::string ciphers;           // TLS <= 1.2 cipher list; "" = safe default (AEAD, forward secrecy)
-  std::string tls13_ciphersuites;        // TLS 1.3 suites; "" = OpenSSL default
+  std::string certificate_file;    // PEM, leaf first, then intermediates
+  std::string key_file;            // PEM, optionally encrypted (PKCS#8 or legacy)
+  std::string key_password;        // already read from the password file by the caller
+  std::string ciphers;             // TLS <= 1.2 cipher list; "" = safe default (AEAD, forward secrecy)
+  std::string tls13_ciphersuites;  // TLS 1.3 suites; "" = OpenSSL default
   std::string min_tls_version = "TLSv1.2";  // "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"
   std::string max_tls_version;              // "" = highest supported
 };
 
 struct ClientTlsSettings {
-  std::string ca_bundle = "/etc/ssl/certs/ca-certificates.crt";  // file or directory; "" = OpenSSL default paths
-  std::string client_certificate;  // optional; both or neither
+  std::string ca_bundle =
+      "/etc/ssl/certs/ca-certificates.crt";  // file or directory; "" = OpenSSL default paths
+  std::string client_certificate;            // optional; both or neither
   std::string client_key;
   std::string client_key_password;
   std::string ciphers;             // TLS <= 1.2 cipher list; "" = broad default minus broken ciphers
   std::string tls13_ciphersuites;  // "" = OpenSSL default
   std::string min_tls_version = "TLSv1.2";
-  std::string max_tls_version;     // "" = highest supported
+  std::string max_tls_version;  // "" = highest supported
 };
 
 class TlsEngine;

@@ -1,5 +1,5 @@
-// OpenSSL over a pair of memory BIOs: the socket side writes into rbio_ and
-// drains wbio_; SSL_* calls never block and never see a file descriptor.
+// OpenSSL over a pair of memory BIOs: the socket side writes into rbio and
+// drains wbio; SSL_* calls never block and never see a file descriptor.
 // Every call clears the thread's OpenSSL error queue first, because many
 // engines share one loop thread and a stale error would be blamed on the wrong
 // connection.
@@ -61,7 +61,8 @@ struct TlsEngine::Impl {
     is_server = server;
     ERR_clear_error();
     if (!ctx || ctx->isServer() != server) {
-      fail("TLS setup failed", server ? "server engine needs a server context" : "client engine needs a client context");
+      fail("TLS setup failed",
+           server ? "server engine needs a server context" : "client engine needs a client context");
       return false;
     }
     ssl = SSL_new(static_cast<SSL_CTX*>(ctx->native()));
@@ -140,7 +141,8 @@ std::unique_ptr<TlsEngine> TlsEngine::client(std::shared_ptr<TlsContext> ctx, co
   auto impl = std::make_unique<Impl>();
   if (!impl->setUp(std::move(ctx), false)) return std::unique_ptr<TlsEngine>(new TlsEngine(std::move(impl)));
   // RFC 6066 §3: literal IPv4 and IPv6 addresses are not permitted in SNI.
-  if (!sni_host.empty() && !isIpLiteral(sni_host) && SSL_set_tlsext_host_name(impl->ssl, sni_host.c_str()) != 1) {
+  if (!sni_host.empty() && !isIpLiteral(sni_host) &&
+      SSL_set_tlsext_host_name(impl->ssl, sni_host.c_str()) != 1) {
     impl->fail("TLS setup failed", "invalid SNI host name");
   }
   if (!verify_host.empty()) {
@@ -156,7 +158,8 @@ std::unique_ptr<TlsEngine> TlsEngine::client(std::shared_ptr<TlsContext> ctx, co
 Status TlsEngine::enableDane(const std::string& base_domain, const std::vector<TlsaRecord>& records) {
   Impl& s = *impl_;
   if (s.is_server || s.ssl == nullptr) return makeError("DANE applies to client engines only");
-  if (s.handshake_done || SSL_in_before(s.ssl) != 1) return makeError("DANE must be enabled before the handshake");
+  if (s.handshake_done || SSL_in_before(s.ssl) != 1)
+    return makeError("DANE must be enabled before the handshake");
   ERR_clear_error();
   if (!s.dane_enabled) {
     if (SSL_dane_enable(s.ssl, base_domain.c_str()) <= 0) {
@@ -175,6 +178,37 @@ Status TlsEngine::enableDane(const std::string& base_domain, const std::vector<T
   ERR_clear_error();
   if (usable == 0) return makeError("no usable TLSA records");
   return okStatus();
+}
+
+std::string TlsEngine::exportSession() const {
+  const Impl& s = *impl_;
+  if (s.is_server || !s.handshake_done || s.failed) return "";
+  SSL_SESSION* session = SSL_get1_session(s.ssl);
+  std::string out;
+  if (session != nullptr && SSL_SESSION_is_resumable(session) == 1) {
+    const int len = i2d_SSL_SESSION(session, nullptr);
+    if (len > 0) {
+      out.resize(static_cast<size_t>(len));
+      auto* p = reinterpret_cast<unsigned char*>(out.data());
+      if (i2d_SSL_SESSION(session, &p) != len) out.clear();
+    }
+  }
+  SSL_SESSION_free(session);
+  return out;
+}
+
+bool TlsEngine::importSession(std::string_view opaque) {
+  Impl& s = *impl_;
+  if (s.is_server || s.ssl == nullptr || s.failed || SSL_in_before(s.ssl) != 1 || opaque.empty())
+    return false;
+  ERR_clear_error();
+  const auto* p = reinterpret_cast<const unsigned char*>(opaque.data());
+  SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(opaque.size()));
+  bool ok =
+      session != nullptr && SSL_SESSION_is_resumable(session) == 1 && SSL_set_session(s.ssl, session) == 1;
+  SSL_SESSION_free(session);
+  ERR_clear_error();
+  return ok;
 }
 
 void TlsEngine::feedCiphertext(std::string_view bytes) {
@@ -255,10 +289,18 @@ void TlsEngine::shutdown() {
   ERR_clear_error();
 }
 
-bool TlsEngine::handshakeDone() const { return impl_->handshake_done; }
-bool TlsEngine::peerClosed() const { return impl_->peer_closed; }
-bool TlsEngine::failed() const { return impl_->failed; }
-std::string TlsEngine::error() const { return impl_->error; }
+bool TlsEngine::handshakeDone() const {
+  return impl_->handshake_done;
+}
+bool TlsEngine::peerClosed() const {
+  return impl_->peer_closed;
+}
+bool TlsEngine::failed() const {
+  return impl_->failed;
+}
+std::string TlsEngine::error() const {
+  return impl_->error;
+}
 
 std::string TlsEngine::protocol() const {
   if (!impl_->handshake_done) return "";
@@ -277,7 +319,9 @@ std::string TlsEngine::serverName() const {
   return name != nullptr ? name : "";
 }
 
-bool TlsEngine::sessionReused() const { return impl_->handshake_done && SSL_session_reused(impl_->ssl) == 1; }
+bool TlsEngine::sessionReused() const {
+  return impl_->handshake_done && SSL_session_reused(impl_->ssl) == 1;
+}
 
 PeerVerification TlsEngine::verification() const {
   PeerVerification v;

@@ -52,6 +52,15 @@ class TlsEngine {
   // match. An error means no record was usable (caller treats that as "no TLSA").
   Status enableDane(const std::string& base_domain, const std::vector<TlsaRecord>& records);
 
+  // Client side TLS session resumption across connections. exportSession()
+  // returns opaque bytes once the server has issued a resumable session (with
+  // TLS 1.3 that is after the first readPlaintext() following the handshake),
+  // "" otherwise. importSession() must precede handshake(); false = unusable
+  // (ignored, a full handshake follows). Key stored sessions by destination and
+  // verification policy: a resumed session keeps the original verify result.
+  std::string exportSession() const;
+  bool importSession(std::string_view opaque);
+
   void feedCiphertext(std::string_view bytes);  // from the socket
   std::string takeCiphertext();                 // to the socket ("" if nothing pending)
 

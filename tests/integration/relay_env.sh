@@ -6,6 +6,7 @@
 . "$TLSRELAY_SOURCE_DIR/tests/fixtures/lib.sh"
 
 WORK=$(mktemp -d /tmp/tlsrelay-it.XXXXXX)
+chmod 755 "$WORK"  # Postfix and smtp-sink run as user postfix below it
 CLEANUP_CMDS=()
 RELAY_PIDS=()
 

@@ -114,8 +114,9 @@ t0=$(now_ms)
 bash "$fixtures/postfix_sink.sh" stop "$work/sink-tls"
 bash "$fixtures/postfix_sink.sh" stop "$work/sink-plain"
 echo "# postfix_sink.sh stop x2: $(( $(now_ms) - t0 )) ms"
-check "TLS sink master is gone" bash -c "! kill -0 $tls_master 2>/dev/null"
-check "plain sink master is gone" bash -c "! kill -0 $plain_master 2>/dev/null"
+master_gone() { ! pid_alive "$1"; }  # a not-yet-reaped zombie counts as gone
+check "TLS sink master is gone" master_gone "$tls_master"
+check "plain sink master is gone" master_gone "$plain_master"
 check "TLS sink port is closed" wait_for_port_closed "$tls_ip" "$port" 5
 check "plain sink port is closed" wait_for_port_closed "$plain_ip" "$port" 5
 # pgrep excludes itself, so run it here, not in a "bash -c" whose own command line matches.

@@ -114,11 +114,14 @@ check "relay refused for unauthorized source with 554" grep -qE '<\*\* 55[04] ' 
 # 4. AUTH over plaintext refused where required; accepted after STARTTLS.
 out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.6 --auth PLAIN --auth-user alice \
   --auth-password relaypass --from a@example.test --to auth-clear@example.test 2>&1 || true)
-check "AUTH in clear refused" bash -c "! grep -q '^<~* 235' <<<\"\$1\"" _ "$out"
+check "AUTH in clear never succeeds" bash -c "! grep -qE '^<[-~] +235 ' <<<\"\$1\"" _ "$out"
+check "AUTH in clear is not offered or refused (538)" grep -qE 'did not advertise|538 ' <<<"$out"
+out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.6 --from a@example.test --to noauth@example.test 2>&1 || true)
+check "unauthenticated client of a no-relay source is refused" grep -qE '<\*\* 554 ' <<<"$out"
 out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.6 --tls --auth PLAIN --auth-user alice \
   --auth-password relaypass --from a@example.test --to auth-tls@example.test 2>&1 || true)
-check "AUTH after STARTTLS accepted" grep -qE '<~ 235 ' <<<"$out"
-check "authenticated message queued" grep -qE '<~ 250 .*queued' <<<"$out"
+check "AUTH after STARTTLS accepted" grep -qE '<~ +235 ' <<<"$out"
+check "authenticated message queued" grep -qE '<~ +250 .*queued' <<<"$out"
 out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.6 --tls --auth PLAIN --auth-user alice \
   --auth-password wrong --from a@example.test --to x@example.test 2>&1 || true)
 check "wrong password refused with 535" grep -qE '<~\* 535 ' <<<"$out"

@@ -17,7 +17,8 @@ TEST(SmtpCommand, VerbsAreCaseInsensitiveAndArgumentsTrimmed) {
 }
 
 TEST(SmtpCommand, UnknownVerbs) {
-  for (const char* line : {"", " EHLO x", "EHLOX", "MAILFROM:<a@b>", "DATAX", "\x01", "GET / HTTP/1.1", "BDAT 10"}) {
+  for (const char* line :
+       {"", " EHLO x", "EHLOX", "MAILFROM:<a@b>", "DATAX", "\x01", "GET / HTTP/1.1", "BDAT 10"}) {
     EXPECT_EQ(parseCommandLine(line).verb, Verb::Unknown) << line;
   }
   EXPECT_EQ(parseCommandLine("GET / HTTP/1.1").verb_text, "GET");
@@ -44,8 +45,9 @@ TEST(SmtpCommand, MailArguments) {
       {"FROM:<u@[x-tag:abc]>", true, "u@[x-tag:abc]"},
       {"FROM:<j\xC3\xB6rg@b\xC3\xBC"
        "cher.example>",
-       true, "j\xC3\xB6rg@b\xC3\xBc"
-             "cher.example"},
+       true,
+       "j\xC3\xB6rg@b\xC3\xBc"
+       "cher.example"},
       {"FROM:user@example.com", false, ""},
       {"FROM:<user@example.com", false, ""},
       {"FROM:<user>", false, ""},
@@ -156,8 +158,8 @@ TEST(SmtpCommand, Utf8Validation) {
   EXPECT_TRUE(isValidUtf8("plain"));
   EXPECT_TRUE(isValidUtf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));
   EXPECT_FALSE(isValidUtf8("\xC3"));
-  EXPECT_FALSE(isValidUtf8("\xED\xA0\x80"));  // surrogate
-  EXPECT_FALSE(isValidUtf8("\xE0\x80\xAF"));  // overlong
+  EXPECT_FALSE(isValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(isValidUtf8("\xE0\x80\xAF"));      // overlong
   EXPECT_FALSE(isValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
 }
 

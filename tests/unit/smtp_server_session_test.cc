@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "relay/smtp_command.h"
+#include "relay/smtp_server_data_reader.h"
 
 namespace tlsrelay {
 namespace {
@@ -78,7 +79,8 @@ TEST(SmtpServerSession, FullTransaction) {
   EXPECT_EQ(h.session->takeOutput(), kBanner);
   std::string ehlo = h.send("EHLO client.test\r\n");
   EXPECT_EQ(ehlo.substr(0, 20), "250-relay.test\r\n250-");
-  for (const char* ext : {"PIPELINING", "SIZE 52428800", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN", "SMTPUTF8"}) {
+  for (const char* ext :
+       {"PIPELINING", "SIZE 52428800", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN", "SMTPUTF8"}) {
     EXPECT_NE(ehlo.find(ext), std::string::npos) << ext;
   }
   EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);  // no certificate configured
@@ -250,7 +252,8 @@ TEST(SmtpServerSession, MalformedCommands) {
   EXPECT_EQ(h.send("RCPT TO:<a@b.c>\r\n"), "250 2.1.5 Ok\r\n");
   EXPECT_EQ(h.send("DATA now\r\n"), "501 5.5.4 Syntax: DATA\r\n");
   EXPECT_EQ(h.send("RSET x\r\n"), "501 5.5.4 Syntax: RSET\r\n");
-  EXPECT_EQ(h.send(std::string_view("NOOP \0x\r\n", 9)), "501 5.5.2 Error: control characters in command\r\n");
+  EXPECT_EQ(h.send(std::string_view("NOOP \0x\r\n", 9)),
+            "501 5.5.2 Error: control characters in command\r\n");
   EXPECT_EQ(h.send("NOOP\rMAIL FROM:<a@b.c>\r\n"), "501 5.5.2 Error: control characters in command\r\n");
   EXPECT_EQ(h.send("EXPN list\r\n"), "502 5.5.1 Error: EXPN is not supported\r\n");
   EXPECT_EQ(h.send("HELP\r\n").substr(0, 10), "214 2.0.0 ");
@@ -271,7 +274,8 @@ TEST(SmtpServerSession, HttpRequestIsDisconnected) {
   Harness h;
   h.start();
   h.session->takeOutput();
-  EXPECT_EQ(h.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "421 4.7.0 relay.test Error: HTTP requests are not SMTP\r\n");
+  EXPECT_EQ(h.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            "421 4.7.0 relay.test Error: HTTP requests are not SMTP\r\n");
   EXPECT_TRUE(h.session->closed());
 }
 
@@ -286,7 +290,8 @@ TEST(SmtpServerSession, OversizedCommandLine) {
   EXPECT_EQ(h.send(std::string(400, 'y')), "");
   EXPECT_EQ(h.send(std::string(400, 'y')), "500 5.5.2 Error: line too long\r\n");
   EXPECT_EQ(h.send(std::string(100000, 'y')), "");
-  EXPECT_EQ(h.send("MAIL FROM:<a@b.c>\r\nNOOP\r\n"), "250 2.0.0 Ok\r\n");  // the MAIL was part of the long line
+  EXPECT_EQ(h.send("MAIL FROM:<a@b.c>\r\nNOOP\r\n"),
+            "250 2.0.0 Ok\r\n");  // the MAIL was part of the long line
   // Exactly at the limit (CRLF included) is fine.
   std::string at_limit = "NOOP " + std::string(600 - 7, 'z') + "\r\n";
   ASSERT_EQ(at_limit.size(), 600u);
@@ -304,7 +309,8 @@ struct Session : Harness {
 
 TEST(SmtpServerSession, OversizedMessageBySizeParameter) {
   Session h;
-  EXPECT_EQ(h.send("MAIL FROM:<a@b.c> SIZE=52428801\r\n"), "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+  EXPECT_EQ(h.send("MAIL FROM:<a@b.c> SIZE=52428801\r\n"),
+            "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
   EXPECT_EQ(h.send("MAIL FROM:<a@b.c> SIZE=99999999999999999999\r\n"),
             "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
   EXPECT_EQ(h.send("MAIL FROM:<a@b.c> SIZE=000000000000000000001\r\n"), "501 5.5.4 Bad SIZE value\r\n");
@@ -358,7 +364,8 @@ TEST(SmtpServerSession, OverlongDataLineRejectsMessage) {
   std::string long_line = std::string(4095, 'a') + "\r\n";
   EXPECT_EQ(h.send(ok_line + ".\r\n"), "250 2.0.0 Ok: queued as Q1\r\n");
   h.send("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
-  EXPECT_EQ(h.send(long_line + "after\r\n.\r\n"), "550 5.6.0 Message rejected: a line is longer than 4096 bytes\r\n");
+  EXPECT_EQ(h.send(long_line + "after\r\n.\r\n"),
+            "550 5.6.0 Message rejected: a line is longer than 4096 bytes\r\n");
   EXPECT_EQ(h.messages.size(), 1u);
 }
 
@@ -383,14 +390,14 @@ TEST(SmtpServerSession, EmptyMessage) {
 // SMTP smuggling: every odd line end is refused and never ends the data.
 TEST(SmtpServerSession, BareLineEndsInData) {
   const char* bodies[] = {
-      "a\nb\r\n.\r\n",            // bare LF
-      "a\rb\r\n.\r\n",            // bare CR
-      "a\r\r\n.\r\n",             // CR CR LF
-      "a\r\n.\nMAIL FROM:<x@y.z>\r\n.\r\n",    // CRLF . LF does not end data
-      "a\n.\r\nMAIL FROM:<x@y.z>\r\n.\r\n",    // LF . CRLF does not end data
-      "a\n.\nMAIL FROM:<x@y.z>\r\n.\r\n",      // LF . LF does not end data
-      "a\r.\r\nMAIL FROM:<x@y.z>\r\n.\r\n",    // CR . CRLF does not end data
-      "trailing CR\r",                          // CR followed by the CRLF.CRLF below
+      "a\nb\r\n.\r\n",                       // bare LF
+      "a\rb\r\n.\r\n",                       // bare CR
+      "a\r\r\n.\r\n",                        // CR CR LF
+      "a\r\n.\nMAIL FROM:<x@y.z>\r\n.\r\n",  // CRLF . LF does not end data
+      "a\n.\r\nMAIL FROM:<x@y.z>\r\n.\r\n",  // LF . CRLF does not end data
+      "a\n.\nMAIL FROM:<x@y.z>\r\n.\r\n",    // LF . LF does not end data
+      "a\r.\r\nMAIL FROM:<x@y.z>\r\n.\r\n",  // CR . CRLF does not end data
+      "trailing CR\r",                       // CR followed by the CRLF.CRLF below
   };
   for (const char* body : bodies) {
     Session h;
@@ -534,7 +541,8 @@ TEST(SmtpServerSession, AuthPlainWithChallengeAndCancel) {
   EXPECT_EQ(h.send("AUTH PLAIN\r\n"), "334 \r\n");
   EXPECT_EQ(h.send("not base64!\r\n"), "501 5.5.2 Error: cannot decode AUTH response\r\n");
   EXPECT_EQ(h.send("AUTH PLAIN\r\n"), "334 \r\n");
-  EXPECT_EQ(h.send(smtp::base64Encode("no nul bytes") + "\r\n"), "501 5.5.2 Error: malformed PLAIN response\r\n");
+  EXPECT_EQ(h.send(smtp::base64Encode("no nul bytes") + "\r\n"),
+            "501 5.5.2 Error: malformed PLAIN response\r\n");
   EXPECT_EQ(h.send("AUTH PLAIN\r\n"), "334 \r\n");
   EXPECT_EQ(h.send(smtp::base64Encode(std::string("bob\0alice\0secret", 16)) + "\r\n"),
             "535 5.7.8 Error: authentication failed\r\n");  // acting as another user
@@ -606,7 +614,8 @@ TEST(SmtpServerSession, AuthRefusedOverPlaintext) {
 
 TEST(SmtpServerSession, RequireTlsOnlyOverTls) {
   Session h;
-  EXPECT_EQ(h.send("MAIL FROM:<a@b.c> REQUIRETLS\r\n"), "530 5.7.10 REQUIRETLS needs a TLS-protected session\r\n");
+  EXPECT_EQ(h.send("MAIL FROM:<a@b.c> REQUIRETLS\r\n"),
+            "530 5.7.10 REQUIRETLS needs a TLS-protected session\r\n");
   Harness t;
   t.config.implicit_tls = true;
   t.start();
@@ -621,8 +630,9 @@ TEST(SmtpServerSession, RequireTlsRecipientTagIsStripped) {
   h.send("MAIL FROM:<a@b.c>\r\n");
   EXPECT_EQ(h.send("RCPT TO:<User+RequireTLS@example.org>\r\n"), "250 2.1.5 Ok\r\n");
   EXPECT_EQ(h.send("RCPT TO:<other@example.org>\r\n"), "250 2.1.5 Ok\r\n");
-  EXPECT_EQ(h.send("RCPT TO:<other+requiretls@example.org>\r\n"), "250 2.1.5 Ok\r\n");  // duplicate once stripped
-  EXPECT_EQ(h.send("RCPT TO:<+requiretls@example.org>\r\n"), "250 2.1.5 Ok\r\n");       // nothing left: kept as is
+  EXPECT_EQ(h.send("RCPT TO:<other+requiretls@example.org>\r\n"),
+            "250 2.1.5 Ok\r\n");                                                   // duplicate once stripped
+  EXPECT_EQ(h.send("RCPT TO:<+requiretls@example.org>\r\n"), "250 2.1.5 Ok\r\n");  // nothing left: kept as is
   h.send("DATA\r\nx\r\n.\r\n");
   ASSERT_EQ(h.messages.size(), 1u);
   const Envelope& e = h.messages[0].envelope;
@@ -676,7 +686,8 @@ TEST(SmtpServerSession, RelayDenialsCountAsErrors) {
 
 TEST(SmtpServerSession, Vrfy) {
   Session h;
-  EXPECT_EQ(h.send("VRFY postmaster\r\n"), "252 2.5.2 VRFY is disabled; send the message and delivery will be attempted\r\n");
+  EXPECT_EQ(h.send("VRFY postmaster\r\n"),
+            "252 2.5.2 VRFY is disabled; send the message and delivery will be attempted\r\n");
   EXPECT_EQ(h.send("VRFY\r\n"), "501 5.5.4 Syntax: VRFY address\r\n");
 }
 
@@ -716,6 +727,54 @@ TEST(SmtpServerSession, Timeout) {
   EXPECT_TRUE(h.session->closed());
   EXPECT_EQ(h.close_events, 1);
   EXPECT_EQ(h.session->currentTimeout(), std::chrono::seconds(0));
+}
+
+// The DATA reader alone: result and bytes consumed never depend on chunking.
+TEST(SmtpDataReader, ChunkInvariantOnTrickyInputs) {
+  using smtp::DataReader;
+  struct Case {
+    std::string input;
+    bool finished;
+    DataReader::Rejection rejection;
+    std::string data;
+    size_t consumed;
+  };
+  const Case cases[] = {
+      {"a\r\n.\r\nTAIL", true, DataReader::Rejection::None, "a\r\n", 6},
+      {".\r\n", true, DataReader::Rejection::None, "", 3},
+      {"..\r\n.\r\n", true, DataReader::Rejection::None, ".\r\n", 7},
+      {"a\n.\n", false, DataReader::Rejection::BareLineEnd, "", 5},
+      {"a\n.\r\n.\r\n", true, DataReader::Rejection::BareLineEnd, "", 8},
+      {"a\r\r\n.\r\n", true, DataReader::Rejection::BareLineEnd, "", 7},
+      {"a\r", false, DataReader::Rejection::None, "", 2},
+      {std::string(30, 'x') + "\r\n.\r\n", true, DataReader::Rejection::LineTooLong, "", 35},
+      {std::string(18, 'x') + "\r\n" + std::string(18, 'y') + "\r\n.\r\n", true,
+       DataReader::Rejection::TooBig, "", 43},
+  };
+  for (const Case& c : cases) {
+    for (size_t chunk = 1; chunk <= c.input.size(); ++chunk) {
+      DataReader reader;
+      reader.begin(/*max_line_length=*/20, /*max_size=*/30);
+      size_t consumed = 0;
+      for (size_t pos = 0; pos < c.input.size() && !reader.finished(); pos += chunk) {
+        std::string_view piece = std::string_view(c.input).substr(pos, chunk);
+        size_t used = reader.consume(piece);
+        consumed += used;
+        if (reader.finished()) {
+          EXPECT_LE(used, piece.size());
+        } else {
+          EXPECT_EQ(used, piece.size());
+        }
+      }
+      EXPECT_EQ(reader.finished(), c.finished) << c.input << " chunk " << chunk;
+      EXPECT_EQ(reader.rejection(), c.rejection) << c.input << " chunk " << chunk;
+      std::string data = reader.takeData();
+      if (c.finished) {
+        EXPECT_EQ(consumed, c.consumed) << c.input << " chunk " << chunk;
+        EXPECT_EQ(data, c.data) << c.input << " chunk " << chunk;
+      }
+    }
+  }
 }
 
 TEST(SmtpServerSession, EhloResetsTransaction) {

@@ -20,9 +20,11 @@ Envelope sampleEnvelope() {
   Envelope e;
   e.queue_id = "0005F1A2B3C4D50000DEADBEEF";
   e.mail_from = "sender@example.org";
-  e.recipients.push_back({"a@example.com", "rfc822;a@example.com", "FAILURE,DELAY", RecipientState::Pending, 0, ""});
+  e.recipients.push_back(
+      {"a@example.com", "rfc822;a@example.com", "FAILURE,DELAY", RecipientState::Pending, 0, ""});
   e.recipients.push_back({"b@例え.jp", "", "", RecipientState::Delivered, 2, "250 2.0.0 ok"});
-  e.recipients.push_back({"c@example.net", "", "NEVER", RecipientState::Failed, 5, std::string("550 \0 nul", 9)});
+  e.recipients.push_back(
+      {"c@example.net", "", "NEVER", RecipientState::Failed, 5, std::string("550 \0 nul", 9)});
   e.flags.requiretls = true;
   e.flags.body_8bit = true;
   e.envid = "ENV123";
@@ -70,7 +72,8 @@ TEST(Crc32c, KnownVectorAndChaining) {
   EXPECT_EQ(crc32c(""), 0u);
   std::string big(100003, 'x');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131);
-  EXPECT_EQ(crc32c(std::string_view(big).substr(500), crc32c(std::string_view(big).substr(0, 500))), crc32c(big));
+  EXPECT_EQ(crc32c(std::string_view(big).substr(500), crc32c(std::string_view(big).substr(0, 500))),
+            crc32c(big));
   std::string flipped = big;
   flipped[77777] ^= 0x10;
   EXPECT_NE(crc32c(flipped), crc32c(big));
@@ -193,7 +196,8 @@ TEST(SpoolFormat, TruncationReasonsNameThePart) {
   std::string file = fmt::encodeMessage(sampleEnvelope(), kData);
   auto header = fmt::parseMessage(std::string_view(file).substr(0, 10));
   ASSERT_FALSE(header.ok());
-  EXPECT_NE(header.error().message.find("header needs 36 bytes"), std::string::npos) << header.error().message;
+  EXPECT_NE(header.error().message.find("header needs 36 bytes"), std::string::npos)
+      << header.error().message;
   auto data = fmt::parseMessage(std::string_view(file).substr(0, file.size() - 1));
   ASSERT_FALSE(data.ok());
   EXPECT_NE(data.error().message.find("truncated: data"), std::string::npos) << data.error().message;
@@ -223,7 +227,8 @@ TEST(SpoolFormat, BitFlipInEarlierRecordIsCorruptionInLastIsTorn) {
   damaged[base.size() + fmt::kRecordHeaderSize + 3] ^= 0x01;
   auto bad = fmt::parseMessage(damaged);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("state record 1: checksum mismatch"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("state record 1: checksum mismatch"), std::string::npos)
+      << bad.error().message;
   // Header of the first record: corruption too.
   damaged = file;
   damaged[base.size() + 5] ^= 0x40;
@@ -281,7 +286,7 @@ TEST(SpoolFormat, RecordForAnotherQueueIdIsRejected) {
 
 TEST(SpoolFormat, DecodeRejectsBadFields) {
   std::string good = fmt::encodeEnvelope(sampleEnvelope());
-  EXPECT_FALSE(fmt::decodeEnvelope(good + "x").ok());                 // trailing byte
+  EXPECT_FALSE(fmt::decodeEnvelope(good + "x").ok());  // trailing byte
   EXPECT_FALSE(fmt::decodeEnvelope(good.substr(0, good.size() - 1)).ok());
   for (size_t len = 0; len < good.size(); ++len) {
     EXPECT_FALSE(fmt::decodeEnvelope(std::string_view(good).substr(0, len)).ok()) << len;

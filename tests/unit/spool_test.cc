@@ -45,7 +45,8 @@ class SpoolTest : public ::testing::Test {
     Envelope e;
     e.queue_id = id;
     e.mail_from = "sender@example.org";
-    for (size_t i = 0; i < recipients; ++i) e.recipients.push_back({"r" + std::to_string(i) + "@example.com"});
+    for (size_t i = 0; i < recipients; ++i)
+      e.recipients.push_back({"r" + std::to_string(i) + "@example.com"});
     e.received_at = 1795000000;
     e.client_ip = "127.0.0.1";
     return e;
@@ -71,7 +72,8 @@ class SpoolTest : public ::testing::Test {
     std::vector<std::string> ids;
     for (int i = 0; i < 3; ++i) {
       ids.push_back(newQueueId());
-      EXPECT_TRUE(spool_->store(makeEnvelope(ids.back()), "Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n").ok());
+      EXPECT_TRUE(
+          spool_->store(makeEnvelope(ids.back()), "Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n").ok());
     }
     return ids;
   }
@@ -81,7 +83,8 @@ class SpoolTest : public ::testing::Test {
 };
 
 TEST_F(SpoolTest, CreatesLayout) {
-  for (const char* sub : {"queue", "tmp", "quarantine"}) EXPECT_TRUE(fs::is_directory(dir_ + "/" + sub)) << sub;
+  for (const char* sub : {"queue", "tmp", "quarantine"})
+    EXPECT_TRUE(fs::is_directory(dir_ + "/" + sub)) << sub;
   EXPECT_EQ(spool_->directory(), dir_);
 }
 
@@ -239,8 +242,17 @@ TEST_F(SpoolTest, TruncatedFilesAreQuarantined) {
   const std::string original = readFile(queuePath(ids[1]));
   auto header = spool_format::parseHeader(original);
   ASSERT_TRUE(header.ok());
-  std::set<size_t> lengths = {0, 1, 7, 8, 12, 35, 36, 37, static_cast<size_t>(header->dataOffset()) - 1,
-                              static_cast<size_t>(header->dataOffset()), original.size() - 1};
+  std::set<size_t> lengths = {0,
+                              1,
+                              7,
+                              8,
+                              12,
+                              35,
+                              36,
+                              37,
+                              static_cast<size_t>(header->dataOffset()) - 1,
+                              static_cast<size_t>(header->dataOffset()),
+                              original.size() - 1};
   for (size_t len = 0; len < original.size(); len += 9) lengths.insert(len);
   for (size_t len : lengths) {
     SCOPED_TRACE("length " + std::to_string(len));
@@ -400,7 +412,8 @@ TEST_F(SpoolTest, ConcurrentBatchesFromSeveralThreads) {
         std::vector<std::string> bodies;
         for (int i = 0; i < kBatchSize; ++i) {
           envelopes.push_back(makeEnvelope(newQueueId()));
-          bodies.push_back("thread " + std::to_string(t) + " batch " + std::to_string(b) + " item " + std::to_string(i));
+          bodies.push_back("thread " + std::to_string(t) + " batch " + std::to_string(b) + " item " +
+                           std::to_string(i));
         }
         std::vector<std::pair<const Envelope*, std::string_view>> batch;
         for (int i = 0; i < kBatchSize; ++i) batch.emplace_back(&envelopes[i], bodies[i]);
@@ -419,6 +432,40 @@ TEST_F(SpoolTest, ConcurrentBatchesFromSeveralThreads) {
   auto recovery = openSpool()->recover();
   EXPECT_EQ(recovery.messages.size(), size_t{kThreads * kBatches * kBatchSize});
   EXPECT_EQ(*spool_->readData(ids[2][17]), "thread 2 batch 2 item 1");
+}
+
+// Two deliveries of one message may record their results at the same time;
+// their appends must not overwrite each other.
+TEST_F(SpoolTest, ConcurrentUpdatesOfOneMessageStayReadable) {
+  std::string id = newQueueId();
+  ASSERT_TRUE(spool_->store(makeEnvelope(id, 4), "data").ok());
+  const Envelope base = *spool_->readEnvelope(id);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Envelope e = base;
+      for (int i = 0; i < 20; ++i) {
+        e.recipients[t].attempts = static_cast<uint32_t>(i + 1);
+        // Different lengths per thread, so an overlapping write would leave debris.
+        e.recipients[t].last_response = std::string(static_cast<size_t>(10 + 37 * t + i), 'r');
+        failures += spool_->updateEnvelope(e).ok() ? 0 : 1;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto recovery = openSpool()->recover();
+  EXPECT_EQ(recovery.quarantined, 0u);
+  ASSERT_EQ(recovery.messages.size(), 1u);
+  const Envelope& last = recovery.messages[0];
+  int touched = 0;
+  for (const auto& r : last.recipients) touched += r.attempts == 20 ? 1 : 0;
+  EXPECT_EQ(touched, 1);  // the last record written by one of the threads
+  auto parsed = spool_format::parseMessage(readFile(queuePath(id)));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->state_records, 80u);
+  EXPECT_TRUE(parsed->torn_reason.empty());
 }
 
 TEST_F(SpoolTest, WithoutFsyncStillStoresButSyncsNothing) {

@@ -74,8 +74,8 @@ class TlsEngineTest : public ::testing::Test {
       auto ss = server.handshake();
       std::string to_client = server.takeCiphertext();
       client.feedCiphertext(to_client);
-      if (cs == TlsEngine::HandshakeState::Done && ss == TlsEngine::HandshakeState::Done && to_client.empty() &&
-          to_server.empty()) {
+      if (cs == TlsEngine::HandshakeState::Done && ss == TlsEngine::HandshakeState::Done &&
+          to_client.empty() && to_server.empty()) {
         return true;
       }
       if (cs == TlsEngine::HandshakeState::Failed || ss == TlsEngine::HandshakeState::Failed) {
@@ -277,8 +277,10 @@ TEST_F(TlsEngineTest, ConfigurationErrorsNameTheProblem) {
        "cannot read certificate /nonexistent/cert.pem: No such file or directory"},
       {"missing key", [](ServerTlsSettings& s) { s.key_file = "/nonexistent/key.pem"; },
        "cannot read key /nonexistent/key.pem: No such file or directory"},
-      {"key is a cert", [](ServerTlsSettings& s) { s.key_file = s.certificate_file; }, "not a PEM private key"},
-      {"cert is a key", [](ServerTlsSettings& s) { s.certificate_file = s.key_file; }, "cannot read certificate"},
+      {"key is a cert", [](ServerTlsSettings& s) { s.key_file = s.certificate_file; },
+       "not a PEM private key"},
+      {"cert is a key", [](ServerTlsSettings& s) { s.certificate_file = s.key_file; },
+       "cannot read certificate"},
       {"key of other host", [](ServerTlsSettings& s) { s.key_file = file(std::string(kOtherHost) + ".key"); },
        "does not match its certificate"},
       {"bad min version", [](ServerTlsSettings& s) { s.min_tls_version = "SSLv3"; },
@@ -288,14 +290,16 @@ TEST_F(TlsEngineTest, ConfigurationErrorsNameTheProblem) {
        "invalid cipher list \"NO-SUCH-CIPHER\""},
       {"bad suites", [](ServerTlsSettings& s) { s.tls13_ciphersuites = "TLS_NOPE"; },
        "invalid TLS 1.3 cipher suites"},
-      {"no cert", [](ServerTlsSettings& s) { s.certificate_file = ""; }, "no TLS certificate file configured"},
+      {"no cert", [](ServerTlsSettings& s) { s.certificate_file = ""; },
+       "no TLS certificate file configured"},
   };
   for (const Case& c : cases) {
     auto s = serverSettings();
     c.mutate(s);
     auto ctx = TlsContext::makeServer(s);
     ASSERT_FALSE(ctx.ok()) << c.name;
-    EXPECT_NE(ctx.error().message.find(c.expected), std::string::npos) << c.name << ": " << ctx.error().message;
+    EXPECT_NE(ctx.error().message.find(c.expected), std::string::npos)
+        << c.name << ": " << ctx.error().message;
   }
 
   auto cs = clientSettings();
@@ -361,9 +365,46 @@ TEST_F(TlsEngineTest, EngineRejectsWrongKindOfContext) {
   EXPECT_EQ(server->takeCiphertext(), "");
 }
 
+TEST_F(TlsEngineTest, SessionResumption) {
+  auto sctx = serverCtx(serverSettings());
+  auto cctx = clientCtx(clientSettings());
+  std::string session;
+  {
+    auto server = TlsEngine::server(sctx);
+    auto client = TlsEngine::client(cctx, kHost, kHost);
+    EXPECT_EQ(client->exportSession(), "");  // nothing before the handshake
+    ASSERT_TRUE(pumpHandshake(*client, *server));
+    EXPECT_FALSE(client->sessionReused());
+    EXPECT_EQ(transfer(*server, *client, "220 ready\r\n"), "220 ready\r\n");  // tickets arrive
+    session = client->exportSession();
+    EXPECT_EQ(server->exportSession(), "");  // client side only
+  }
+  ASSERT_FALSE(session.empty());
+  {
+    auto server = TlsEngine::server(sctx);
+    auto client = TlsEngine::client(cctx, kHost, kHost);
+    ASSERT_TRUE(client->importSession(session));
+    ASSERT_TRUE(pumpHandshake(*client, *server));
+    EXPECT_TRUE(client->sessionReused());
+    EXPECT_TRUE(server->sessionReused());
+    EXPECT_TRUE(client->verification().verified);
+    EXPECT_EQ(transfer(*client, *server, "EHLO x\r\n"), "EHLO x\r\n");
+  }
+  {
+    auto client = TlsEngine::client(cctx, kHost, kHost);
+    EXPECT_FALSE(client->importSession("garbage"));
+    EXPECT_FALSE(client->importSession(session.substr(0, session.size() / 2)));
+    EXPECT_FALSE(client->failed());
+    auto server = TlsEngine::server(sctx);
+    ASSERT_TRUE(pumpHandshake(*client, *server));  // falls back to a full handshake
+    EXPECT_FALSE(client->sessionReused());
+  }
+}
+
 std::string hexToBytes(const std::string& hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
