@@ -42,7 +42,7 @@ start_relay relay "$WORK/relay.toml"
 SENDER=$!
 
 kills=0
-for delay in 1.5 2 1 2.5 1.5; do
+for delay in 0.3 0.4 0.3 0.5 0.3 0.4 0.3 0.5; do
   sleep "$delay"
   pid_alive "$SENDER" || break
   kill -KILL "$RELAY_PID"
