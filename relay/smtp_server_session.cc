@@ -501,7 +501,7 @@ void SmtpServerSession::onStartTls(const std::string& argument) {
   if (!argument.empty()) return replyError("501 5.5.4 Syntax: STARTTLS");
   if (tls_active_) return replyError("503 5.5.1 Error: TLS already active");
   if (!config_.tls_available || !source_.allow_starttls)
-    return replyError("502 5.5.1 Error: command not implemented");
+    return replyError("502 5.5.1 Error: command not supported");
   if (state_ == State::AwaitHelo) return replyError("503 5.5.1 Error: send EHLO first");
   if (inTransaction()) return replyError("503 5.5.1 Error: MAIL transaction in progress");
   reply("220 2.0.0 Ready to start TLS");

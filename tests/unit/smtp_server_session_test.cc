@@ -445,7 +445,7 @@ TEST(SmtpServerSession, StartTlsRules) {
   h.start();
   h.session->takeOutput();
   h.send("EHLO c\r\n");
-  EXPECT_EQ(h.send("STARTTLS\r\n"), "502 5.5.1 Error: command not implemented\r\n");
+  EXPECT_EQ(h.send("STARTTLS\r\n"), "502 5.5.1 Error: command not supported\r\n");
   Harness t;
   t.config.tls_available = true;
   t.start();
