@@ -16,6 +16,7 @@ start_postfix sink-clear 127.0.1.2 25 no
 
 PORT=$(free_port 127.0.0.1)
 IPORT=$(free_port 127.0.0.1)
+PORT6=$(free_port ::1)
 mkdir -p "$WORK/policy.d" "$WORK/acct"
 cat >"$WORK/policy.d/nostarttls.toml" <<T
 domain = "nostarttls.test"
@@ -38,6 +39,10 @@ tls = "starttls"
 [[listener]]
 address = "127.0.0.1:$IPORT"
 tls = "implicit"
+
+[[listener]]
+address = "[::1]:$PORT6"
+tls = "starttls"
 
 [tls]
 certificate = "$WORK/ca/relay.test.pem"
@@ -129,6 +134,9 @@ check "wrong password refused with 535" grep -qE '<~\* 535 ' <<<"$out"
 # 5. Implicit TLS listener (465 style).
 check "implicit TLS submission works" swaks --silent 2 --server 127.0.0.1:$IPORT --tlsc --from sender@example.test --to implicit@example.test
 
+# 5b. IPv6 listener; ::1 is loopback, so it may relay.
+check "IPv6 listener accepts and relays" swaks --silent 2 --server "[::1]:$PORT6" --from sender@example.test --to v6@example.test
+
 # 6. Null MX: immediate bounce with a DSN to the sender (whose domain is example.test).
 before=$(postfix_count sink-tls)
 check "swaks submits to user@nullmx.test" \
@@ -149,7 +157,31 @@ check "all 200 delivered" wait_for_count "postfix_count sink-tls" $((before + 20
 check "queue list shows the deferred message" bash -c "'$TLSRELAY_BIN' --config '$WORK/relay.toml' queue list | grep -q '1/1'"
 check "queue flush reaches the daemon" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue flush
 
-# 9. SIGTERM drains and exits 0.
+# 9. check-config names file, line and key; SIGHUP reloads policy files.
+cat >"$WORK/bad.toml" <<T
+[server]
+hostname = "x"
+[limits]
+max_recipients = 500
+max_recipents = 5
+T
+out=$("$TLSRELAY_BIN" --config "$WORK/bad.toml" check-config 2>&1 || true)
+check "check-config names file:line:key of a typo" grep -qE 'bad\.toml:5: .*max_recipents' <<<"$out"
+cat >"$WORK/policy.d/clear.toml" <<T
+domain = "nostarttls.test"
+require_starttls = false
+T
+rm "$WORK/policy.d/nostarttls.toml"
+kill -HUP "$RELAY_PID"
+check "SIGHUP reload logged" wait_for_count "grep -c 'configuration reloaded' '$WORK/relay.log'" 1 10
+"$TLSRELAY_BIN" --config "$WORK/relay.toml" queue flush >/dev/null
+check "after reload the relaxed policy delivers in clear" wait_for_count "postfix_count sink-clear" 1 20
+echo "garbage = [" >"$WORK/policy.d/broken.toml"
+kill -HUP "$RELAY_PID"
+check "a broken policy file is refused on reload" wait_for_count "grep -c 'reload failed' '$WORK/relay.log'" 1 10
+check "the relay keeps running after a failed reload" pid_alive "$RELAY_PID"
+
+# 10. SIGTERM drains and exits 0.
 kill -TERM "$RELAY_PID"
 check "relay exits cleanly on SIGTERM" wait "$RELAY_PID"
 
