@@ -158,7 +158,7 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
   DeliveryJob::Callbacks cb;
   cb.results = [this](JobMessage& m, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
                       const AttemptInfo& info) { applyResults(m, outcomes, info); };
-  cb.next_message = []() -> std::optional<JobMessage> { return std::nullopt; };
+  cb.next_message = [this, destination]() { return takeMessage(destination); };
   cb.finished = [this, destination] {
     --active_jobs_;
     queues_.release(destination);
@@ -170,6 +170,33 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
     pump();
   };
   DeliveryJob::start(std::move(ctx), domain, std::move(messages), std::move(cb));
+}
+
+// Connection reuse: the next ready message for a destination whose connection is open.
+// Messages without data in memory are left for a fresh run (their data needs a
+// spool read on the thread pool).
+std::optional<JobMessage> DeliveryEngine::takeMessage(const std::string& destination) {
+  if (draining_) return std::nullopt;
+  int64_t t = now();
+  while (auto item = queues_.takeNextReady(destination, t)) {
+    auto it = messages_.find(item->queue_id);
+    if (it == messages_.end() || it->second.deleted) continue;
+    Entry& e = it->second;
+    if (!e.data) {
+      queues_.add(std::move(*item));
+      return std::nullopt;
+    }
+    JobMessage m;
+    m.envelope = e.envelope;
+    m.data = e.data;
+    for (uint32_t i : item->recipients)
+      if (i < e.envelope->recipients.size() && e.envelope->recipients[i].state == RecipientState::Pending)
+        m.recipients.push_back(i);
+    if (m.recipients.empty()) continue;
+    e.in_flight += static_cast<int>(m.recipients.size());
+    return m;
+  }
+  return std::nullopt;
 }
 
 std::shared_ptr<TlsContext> DeliveryEngine::clientTls(const TlsDecision& d) {

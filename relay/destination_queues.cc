@@ -74,6 +74,19 @@ void DestinationQueues::eraseIfIdle(const std::string& name) {
   dests_.erase(it);
 }
 
+std::optional<WorkItem> DestinationQueues::takeNextReady(const std::string& destination, int64_t now) {
+  auto it = dests_.find(destination);
+  if (it == dests_.end()) return std::nullopt;
+  Destination& d = it->second;
+  if (d.items.empty() || d.items.begin()->first > now) return std::nullopt;
+  auto first = d.items.begin();
+  WorkItem w{std::move(first->second.queue_id), destination, std::move(first->second.recipients), first->first};
+  d.items.erase(first);
+  --queued_items_;
+  reschedule(it->first, d);
+  return w;
+}
+
 void DestinationQueues::add(WorkItem item) {
   if (item.recipients.empty()) return;
   auto [it, inserted] = dests_.try_emplace(item.destination);

@@ -66,6 +66,9 @@ class DestinationQueues {
   std::optional<Batch> takeReady(int64_t now);
   // A connection to `destination` ended.
   void release(const std::string& destination);
+  // Connection reuse: for a connection to `destination` that takeReady() already
+  // counted, the earliest item ready at `now`, if any. The active count stays.
+  std::optional<WorkItem> takeNextReady(const std::string& destination, int64_t now);
 
   // Earliest ready time of any destination with a free connection slot, or
   // nullopt when there is none (nothing queued, or all busy destinations will

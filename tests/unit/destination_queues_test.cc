@@ -283,3 +283,45 @@ TEST(DestinationQueues, RandomisedAgainstModel) {
 
 }  // namespace
 }  // namespace tlsrelay
+
+namespace tlsrelay {
+namespace {
+
+TEST(DestinationQueues, TakeNextReadyFeedsAnOpenConnectionWithoutANewSlot) {
+  DestinationQueues::Limits limits;
+  limits.max_connections_per_destination = 1;
+  DestinationQueues q(limits);
+  q.add(item("Q1", "a.example", T0));
+  auto b = q.takeReady(T0);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(q.activeConnections("a.example"), 1u);
+
+  // Arrives while the connection is open: reuse hands it over, no new slot.
+  q.add(item("Q2", "a.example", T0 + 1));
+  q.add(item("Q3", "a.example", T0 + 50));
+  q.add(item("Q9", "b.example", T0));
+  EXPECT_FALSE(q.takeNextReady("a.example", T0).has_value());  // Q2 not ready yet
+  auto next = q.takeNextReady("a.example", T0 + 1);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->queue_id, "Q2");
+  EXPECT_EQ(next->destination, "a.example");
+  EXPECT_EQ(q.activeConnections("a.example"), 1u);
+  EXPECT_FALSE(q.takeNextReady("a.example", T0 + 1).has_value());  // Q3 later
+  EXPECT_FALSE(q.takeNextReady("c.example", T0 + 1).has_value());  // unknown destination
+  EXPECT_EQ(q.size(), 2u);
+
+  q.release("a.example");
+  auto later = q.takeReady(T0 + 50);
+  ASSERT_TRUE(later.has_value());
+  // b.example was ready first, so round-robin serves it; a.example follows.
+  std::vector<std::string> seen{later->destination};
+  auto last = q.takeReady(T0 + 50);
+  ASSERT_TRUE(last.has_value());
+  seen.push_back(last->destination);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a.example", "b.example"}));
+  EXPECT_EQ(q.size(), 0u);
+}
+
+}  // namespace
+}  // namespace tlsrelay
