@@ -3,6 +3,8 @@
 // that owns the keys.
 #include "relay/config.h"
 
+#include "common/host_port.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,54 +50,6 @@ bool validHostName(std::string_view name) {
   });
 }
 
-struct HostPort {
-  std::string host;  // without brackets
-  uint16_t port = 0;
-};
-
-// "host", "host:port", "[v6]" or "[v6]:port"; a bare IPv6 literal without
-// brackets is accepted as a host without port. `default_port` 0 = none.
-Result<HostPort> parseHostPort(std::string_view text, uint16_t default_port) {
-  HostPort hp;
-  std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return makeError("missing ']'");
-    hp.host = std::string(text.substr(1, close - 1));
-    std::string_view rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return makeError("junk after ']'");
-      port_text = rest.substr(1);
-      if (port_text.empty()) return makeError("empty port");
-    }
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon != std::string_view::npos && text.find(':') == colon) {
-      hp.host = std::string(text.substr(0, colon));
-      port_text = text.substr(colon + 1);
-      if (port_text.empty()) return makeError("empty port");
-    } else {
-      hp.host = std::string(text);
-    }
-  }
-  if (hp.host.empty()) return makeError("empty host");
-  hp.port = default_port;
-  if (!port_text.empty()) {
-    unsigned value = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || value == 0 || value > 65535)
-      return makeError("bad port");
-    hp.port = static_cast<uint16_t>(value);
-  }
-  return hp;
-}
-
-// "ip:port" for IPv4, "[ip]:port" for IPv6 — the one spelling the rest of the
-// relay sees.
-std::string joinHostPort(const std::string& host, uint16_t port) {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
 
 std::optional<std::string> readPath(TableReader& r, std::string_view key, const Context& ctx) {
   auto value = r.getString(key);

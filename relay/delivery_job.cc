@@ -12,7 +12,7 @@
 #include "relay/config.h"
 #include "relay/connection.h"
 #include "relay/smtp_client_session.h"
-#include "relay/socket_address.h"
+#include "common/host_port.h"
 #include "relay/spool.h"
 #include "relay/tls_context.h"
 #include "relay/tls_engine.h"

@@ -4,6 +4,8 @@
 // or a MIME part, and the boundary is checked against the content it encloses.
 #include "relay/dsn_builder.h"
 
+#include "common/time_format.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -57,18 +59,6 @@ std::string headerText(std::string_view text, bool ascii_only, size_t max = kMax
   return out;
 }
 
-std::string rfc5322Date(int64_t unix_seconds) {
-  static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7], tm.tm_mday,
-                kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
 
 // Decodes one UTF-8 sequence at s[i]; an invalid byte yields U+FFFD and advances by one.
 uint32_t nextCodePoint(std::string_view s, size_t& i) {

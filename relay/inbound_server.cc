@@ -7,7 +7,7 @@
 #include "relay/connection.h"
 #include "relay/queue_id.h"
 #include "relay/smtp_server_session.h"
-#include "relay/socket_address.h"
+#include "common/host_port.h"
 #include "relay/source_rules.h"
 #include "relay/spool_committer.h"
 #include "relay/tls_context.h"

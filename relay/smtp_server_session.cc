@@ -3,6 +3,8 @@
 // pure command/address parsing in smtp_command.cc.
 #include "relay/smtp_server_session.h"
 
+#include "common/time_format.h"
+
 #include <algorithm>
 #include <ctime>
 #include <iterator>
@@ -62,18 +64,6 @@ std::string sanitize(std::string_view text, size_t max_length) {
   return out;
 }
 
-std::string rfc5322Date(int64_t unix_seconds) {
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7], tm.tm_mday,
-                kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
 
 // "local+requiretls@domain" (PRODUCT.md): returns "local@domain", or "" when
 // the tag is absent. Only unquoted local parts carry the tag.

@@ -167,6 +167,23 @@ std::vector<int> syncAll(const std::vector<int>& fds) {
   return errors;
 }
 
+// syncAll over the valid descriptors of `files`; errors[i] belongs to files[i]
+// (0 for durable and for the skipped invalid ones).
+std::vector<int> syncValidFiles(const std::vector<Fd>& files, std::atomic<uint64_t>& sync_counter) {
+  std::vector<int> fds;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!files[i].valid()) continue;
+    fds.push_back(files[i].get());
+    index.push_back(i);
+  }
+  sync_counter.fetch_add(fds.size(), std::memory_order_relaxed);
+  std::vector<int> partial = syncAll(fds);
+  std::vector<int> errors(files.size(), 0);
+  for (size_t k = 0; k < index.size(); ++k) errors[index[k]] = partial[k];
+  return errors;
+}
+
 // Everything about one message file except its data bytes.
 struct Inspection {
   fmt::Header header;
@@ -335,19 +352,10 @@ std::vector<Status> Spool::storeBatch(
 
   // 2. Make the data durable before the name points at it.
   if (options_.fsync) {
-    std::vector<int> fds;
-    std::vector<size_t> index;
+    std::vector<int> errors = syncValidFiles(files, file_syncs_);
     for (size_t i = 0; i < files.size(); ++i) {
-      if (!files[i].valid()) continue;
-      fds.push_back(files[i].get());
-      index.push_back(i);
-    }
-    file_syncs_.fetch_add(fds.size(), std::memory_order_relaxed);
-    std::vector<int> errors = syncAll(fds);
-    for (size_t k = 0; k < index.size(); ++k) {
-      if (errors[k] == 0) continue;
-      size_t i = index[k];
-      results[i] = sysError("fdatasync tmp/" + names[i], errors[k]);
+      if (errors[i] == 0) continue;
+      results[i] = sysError("fdatasync tmp/" + names[i], errors[i]);
       files[i].reset();
       ::unlinkat(tmp_fd_, names[i].c_str(), 0);
     }
@@ -483,18 +491,9 @@ std::vector<Status> Spool::updateBatch(const std::vector<const Envelope*>& envel
   // The file name does not change, so fdatasync alone (it includes the new
   // size) makes the record durable; no directory fsync.
   if (options_.fsync) {
-    std::vector<int> fds;
-    std::vector<size_t> index;
+    std::vector<int> errors = syncValidFiles(files, file_syncs_);
     for (size_t i = 0; i < files.size(); ++i) {
-      if (!files[i].valid()) continue;
-      fds.push_back(files[i].get());
-      index.push_back(i);
-    }
-    file_syncs_.fetch_add(fds.size(), std::memory_order_relaxed);
-    std::vector<int> errors = syncAll(fds);
-    for (size_t k = 0; k < index.size(); ++k) {
-      if (errors[k] != 0)
-        results[index[k]] = sysError("fdatasync state of " + envelopes[index[k]]->queue_id, errors[k]);
+      if (errors[i] != 0) results[i] = sysError("fdatasync state of " + envelopes[i]->queue_id, errors[i]);
     }
   }
   for (size_t i = 0; i < files.size(); ++i)

@@ -3,6 +3,8 @@
 // "sane" TLS configuration is lives here, in one place.
 #include "relay/tls_context.h"
 
+#include "relay/openssl_error.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -14,6 +16,23 @@
 #include <sstream>
 
 namespace tlsrelay {
+std::string takeOpenSslError() {
+  std::string text;
+  unsigned long code;
+  while ((code = ERR_get_error()) != 0) {
+    if (!text.empty()) continue;  // the first queued error is the root cause
+    const char* reason = ERR_reason_error_string(code);
+    if (reason != nullptr) {
+      text = reason;
+    } else {
+      char buf[256];
+      ERR_error_string_n(code, buf, sizeof buf);
+      text = buf;
+    }
+  }
+  return text;
+}
+
 namespace {
 
 // AEAD with forward secrecy only: no anonymous, NULL, RC4, 3DES, export or CBC
@@ -25,22 +44,8 @@ constexpr const char* kServerDefaultCiphers =
 constexpr const char* kClientDefaultCiphers = "DEFAULT:!aNULL:!eNULL:!EXPORT:!RC4:!3DES:!DES:!MD5:!PSK:!SRP";
 constexpr unsigned char kSessionIdContext[] = "tlsrelay";
 
-// Text of the most relevant queued OpenSSL error (the reason part only), then
-// clears the thread's error queue so the next operation starts clean.
 std::string drainOpenSslError() {
-  std::string text;
-  unsigned long code;
-  while ((code = ERR_get_error()) != 0) {
-    if (!text.empty()) continue;  // keep the first (root cause)
-    const char* reason = ERR_reason_error_string(code);
-    if (reason != nullptr) {
-      text = reason;
-    } else {
-      char buf[256];
-      ERR_error_string_n(code, buf, sizeof buf);
-      text = buf;
-    }
-  }
+  std::string text = takeOpenSslError();
   return text.empty() ? "unknown error" : text;
 }
 

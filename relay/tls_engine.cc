@@ -5,6 +5,8 @@
 // connection.
 #include "relay/tls_engine.h"
 
+#include "relay/openssl_error.h"
+
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -14,22 +16,6 @@
 namespace tlsrelay {
 namespace {
 
-std::string takeOpenSslError() {
-  std::string text;
-  unsigned long code;
-  while ((code = ERR_get_error()) != 0) {
-    if (!text.empty()) continue;  // the first queued error is the root cause
-    const char* reason = ERR_reason_error_string(code);
-    if (reason != nullptr) {
-      text = reason;
-    } else {
-      char buf[256];
-      ERR_error_string_n(code, buf, sizeof buf);
-      text = buf;
-    }
-  }
-  return text;
-}
 
 bool isIpLiteral(const std::string& host) {
   unsigned char buf[16];

@@ -343,9 +343,15 @@ TEST(ServerAddress, Parse) {
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->ipv6);
   for (const char* bad : {"", "localhost", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:5x", "[::1",
-                          "[::1]x", "[127.0.0.1]:53", "1.2.3:53", "[::1]:"}) {
+                          "[::1]x", "1.2.3:53", "[::1]:"}) {
     EXPECT_FALSE(parseServerAddress(bad).ok()) << bad;
   }
+  // The bracketed form is the one smarthost uses too ("[192.0.2.25]:25").
+  auto e = parseServerAddress("[127.0.0.1]:5353");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->ip, "127.0.0.1");
+  EXPECT_EQ(e->port, 5353);
+  EXPECT_FALSE(e->ipv6);
   ResolverConfig config;
   EXPECT_FALSE(validateResolverConfig(config).ok());
   config.servers = {"127.0.0.1", "[::1]:53"};

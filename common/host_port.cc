@@ -1,5 +1,5 @@
-// See socket_address.h.
-#include "relay/socket_address.h"
+// See host_port.h.
+#include "common/host_port.h"
 
 #include <arpa/inet.h>
 
@@ -19,12 +19,14 @@ Result<HostPort> parseHostPort(std::string_view text, uint16_t default_port) {
     if (!rest.empty()) {
       if (rest.front() != ':') return makeError("junk after ']' in '" + std::string(text) + "'");
       port_text = rest.substr(1);
+      if (port_text.empty()) return makeError("empty port in '" + std::string(text) + "'");
     }
   } else {
     auto colon = text.rfind(':');
     if (colon != std::string_view::npos && text.find(':') == colon) {
       hp.host = std::string(text.substr(0, colon));
       port_text = text.substr(colon + 1);
+      if (port_text.empty()) return makeError("empty port in '" + std::string(text) + "'");
     } else {
       hp.host = std::string(text);  // bare host, or a bare IPv6 literal
     }
@@ -39,6 +41,11 @@ Result<HostPort> parseHostPort(std::string_view text, uint16_t default_port) {
     hp.port = static_cast<uint16_t>(value);
   }
   return hp;
+}
+
+std::string joinHostPort(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
 }
 
 Result<sockaddr_storage> toSockaddr(const std::string& ip, uint16_t port) {

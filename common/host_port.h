@@ -18,8 +18,13 @@ struct HostPort {
   uint16_t port = 0;
 };
 
-// `default_port` is used when the text has no port.
+// "host", "host:port", "[v6]" or "[v6]:port"; a bare IPv6 literal without
+// brackets is a host without port. `default_port` (0 = none) is used when the
+// text has no port.
 Result<HostPort> parseHostPort(std::string_view text, uint16_t default_port);
+// "ip:port" for IPv4 and names, "[ip]:port" for IPv6: the one spelling the
+// rest of the relay sees.
+std::string joinHostPort(const std::string& host, uint16_t port);
 Result<sockaddr_storage> toSockaddr(const std::string& ip, uint16_t port);
 
 }  // namespace tlsrelay
