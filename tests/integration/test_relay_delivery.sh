@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/relay_env.sh"
 
 start_dns
-make_certs mx1.example.test relay.test
+make_certs relay.test mx1.example.test  # the first host also gets an encrypted key
 ensure_loopback_address 127.0.1.1
 ensure_loopback_address 127.0.1.2
 start_postfix sink-tls 127.0.1.1 25 yes "$WORK/ca/mx1.example.test.pem" "$WORK/ca/mx1.example.test.key"
@@ -156,6 +156,22 @@ check "all 200 delivered" wait_for_count "postfix_count sink-tls" $((before + 20
 # 8. The queue CLI sees the deferred nostarttls message.
 check "queue list shows the deferred message" bash -c "'$TLSRELAY_BIN' --config '$WORK/relay.toml' queue list | grep -q '1/1'"
 check "queue flush reaches the daemon" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue flush
+
+# 8b. Operator commands on deferred messages: show, bounce (DSN to the sender), delete.
+swaks --silent 2 --server 127.0.0.1:$PORT --from opbounce@example.test --to op1@nostarttls.test
+swaks --silent 2 --server 127.0.0.1:$PORT --from opdelete@example.test --to op2@nostarttls.test
+wait_for_count "acct_rows op2@nostarttls.test | grep -c ',deferred,'" 1 20 >/dev/null
+id_of() { "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue list | awk -v s="<$1>" '$NF == s {print $1}' | head -n1; }
+bid=$(id_of opbounce@example.test)
+did=$(id_of opdelete@example.test)
+check "queue list finds both deferred messages" test -n "$bid" -a -n "$did"
+check "queue show lists the pending recipient" bash -c "'$TLSRELAY_BIN' --config '$WORK/relay.toml' queue show '$bid' | grep -q 'op1@nostarttls.test  pending'"
+check "queue bounce accepted" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue bounce "$bid"
+check "operator bounce sends a DSN to the sender" wait_for_count "grep -rl 'Final-Recipient: rfc822; *op1@nostarttls.test' '$WORK/sink-tls/mail/new' | wc -l" 1 20
+check "queue delete accepted" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue delete "$did"
+gone() { for _ in $(seq 1 50); do "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue list | grep -q "<$1>" || return 0; sleep 0.2; done; return 1; }
+check "deleted message leaves the queue" gone opdelete@example.test
+check "deleting an unknown id fails" bash -c "! '$TLSRELAY_BIN' --config '$WORK/relay.toml' queue delete NOSUCHID"
 
 # 9. check-config names file, line and key; SIGHUP reloads policy files.
 cat >"$WORK/bad.toml" <<T
