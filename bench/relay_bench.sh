@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
 done
 
 WORK=$(mktemp -d /var/tmp/tlsrelay-bench.XXXXXX)
+chmod 755 "$WORK"  # Postfix and smtp-sink work below it as user postfix
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -65,8 +66,10 @@ start_sink() {  # start_sink PORT: counting smtp-sink, no dumps
   PIDS+=($!)
   wait_for_port 127.0.0.1 "$1" 10
 }
-sink_count() {  # last running counter value printed by smtp-sink -c
-  tr '\r' '\n' <"$WORK/sink-$1.out" | grep -E '^[0-9]+$' | tail -n1 || echo 0
+sink_count() {  # messages received so far: smtp-sink -c prints "sess=N quit=N mesg=N"
+  local n
+  n=$(tr '\r' '\n' <"$WORK/sink-$1.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -n1)
+  echo "${n:-0}"
 }
 
 run_load() {  # run_load NAME PORT SINK_PORT PID → prints one result line
@@ -126,7 +129,8 @@ kill -TERM "$RELAY"; wait "$RELAY" 2>/dev/null || true
 # --- Postfix ----------------------------------------------------------------
 PPORT=$(free_port); SINK2=$(free_port)
 start_sink "$SINK2"
-mkdir -p "$WORK/postfix/etc" "$WORK/postfix/queue" "$WORK/postfix/data"
+mkdir -p "$WORK/postfix/etc" "$WORK/postfix/queue"
+install -d -o postfix -g postfix -m 700 "$WORK/postfix/data"
 cp /etc/postfix/master.cf "$WORK/postfix/etc/master.cf"
 sed -i "s/^smtp      inet  n       -       y       -       -       smtpd/127.0.0.1:$PPORT inet n - n - - smtpd/" "$WORK/postfix/etc/master.cf"
 sed -i 's/^\(smtp\|relay\|pickup\|cleanup\|qmgr\|tlsmgr\|rewrite\|bounce\|defer\|trace\|verify\|flush\|proxymap\|proxywrite\|showq\|error\|retry\|discard\|local\|virtual\|lmtp\|anvil\|scache\|postlog\)\( *[a-z]* *[-yn] *[-yn]\) *[-yn]/\1\2 n/' "$WORK/postfix/etc/master.cf"

@@ -106,6 +106,7 @@ void DeliveryEngine::schedule(const std::string& id, Entry& entry) {
 
 void DeliveryEngine::pump() {
   if (!config_ || draining_) return;
+  serveIdleConnections();
   int64_t t = now();
   while (auto batch = queues_.takeReady(t)) startJob(batch->destination, std::move(batch->items));
   armTimer();
@@ -159,6 +160,19 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
   cb.results = [this](JobMessage& m, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
                       const AttemptInfo& info) { applyResults(m, outcomes, info); };
   cb.next_message = [this, destination]() { return takeMessage(destination); };
+  cb.idle = [this, destination](std::function<void(std::optional<JobMessage>)> wake) {
+    uint64_t token = ++next_idle_token_;
+    idle_[destination].push_back(IdleConnection{token, std::move(wake)});
+    return token;
+  };
+  cb.cancel_idle = [this, destination](uint64_t token) {
+    auto it = idle_.find(destination);
+    if (it == idle_.end()) return;
+    auto& list = it->second;
+    list.erase(std::remove_if(list.begin(), list.end(), [token](const IdleConnection& c) { return c.token == token; }),
+               list.end());
+    if (list.empty()) idle_.erase(it);
+  };
   cb.finished = [this, destination] {
     --active_jobs_;
     queues_.release(destination);
@@ -170,6 +184,24 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
     pump();
   };
   DeliveryJob::start(std::move(ctx), domain, std::move(messages), std::move(cb));
+}
+
+// Open idle connections get ready work for their destination before any new
+// connection is made.
+void DeliveryEngine::serveIdleConnections() {
+  // Wake after the walk: a woken connection may go idle again at once.
+  std::vector<std::pair<IdleConnection, JobMessage>> handed;
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
+    while (!list.empty()) {
+      auto message = takeMessage(it->first);
+      if (!message) break;
+      handed.emplace_back(std::move(list.front()), std::move(*message));
+      list.erase(list.begin());
+    }
+    it = list.empty() ? idle_.erase(it) : std::next(it);
+  }
+  for (auto& [connection, message] : handed) connection.wake(std::move(message));
 }
 
 // Connection reuse: the next ready message for a destination whose connection is open.
@@ -438,6 +470,10 @@ Status DeliveryEngine::bounceMessage(const std::string& id) {
 void DeliveryEngine::drain(std::function<void()> done) {
   draining_ = true;
   uv_timer_stop(&timer_);
+  auto idle = std::move(idle_);
+  idle_.clear();
+  for (auto& [destination, list] : idle)
+    for (auto& c : list) c.wake(std::nullopt);
   if (active_jobs_ == 0) {
     done();
     return;

@@ -78,6 +78,13 @@ class DeliveryEngine {
   std::map<std::string, std::shared_ptr<TlsContext>> client_tls_cache_;
   std::map<std::string, Entry> messages_;
   DestinationQueues queues_;
+  struct IdleConnection {
+    uint64_t token;
+    std::function<void(std::optional<JobMessage>)> wake;
+  };
+  void serveIdleConnections();
+  std::map<std::string, std::vector<IdleConnection>> idle_;  // by destination, oldest first
+  uint64_t next_idle_token_ = 0;
   uv_timer_t timer_{};
   size_t active_jobs_ = 0;
   bool draining_ = false;

@@ -20,6 +20,10 @@
 namespace tlsrelay {
 namespace {
 
+// How long an idle connection waits for the next message to its destination
+// (Postfix: smtp_connection_cache_time_limit, 2 s).
+constexpr std::chrono::seconds kIdleConnectionTime{2};
+
 uint32_t randomNumber() {
   thread_local std::mt19937 rng{std::random_device{}()};
   return rng();
@@ -123,6 +127,14 @@ class OutboundConnection : public Connection::Handler {
   }
 
   void onTimeout() override {
+    if (idle_token_ != 0) {
+      // Nothing came for this destination in time: close politely.
+      job_->callbacks_.cancel_idle(idle_token_);
+      idle_token_ = 0;
+      session_->quit();
+      process();
+      return;
+    }
     session_->timeout();
     process();
     if (conn_ && !conn_->closing()) {
@@ -133,6 +145,7 @@ class OutboundConnection : public Connection::Handler {
 
   void onClosed() override {
     conn_ = nullptr;
+    if (idle_token_ != 0) job_->callbacks_.cancel_idle(idle_token_);
     if (current_) {
       // The connection died with a message in flight: it was not accepted.
       job_->pending_.insert(job_->pending_.begin(), std::move(*current_));
@@ -192,7 +205,9 @@ class OutboundConnection : public Connection::Handler {
       out = session_->takeOutput();
       if (!out.empty()) conn_->write(out);
     }
-    if (conn_ && !conn_->closing()) conn_->setTimeout(session_->currentTimeout());
+    if (conn_ && !conn_->closing())
+      conn_->setTimeout(idle_token_ != 0 ? std::chrono::duration_cast<std::chrono::seconds>(kIdleConnectionTime)
+                                         : session_->currentTimeout());
   }
 
   void sendNextOrQuit() {
@@ -200,7 +215,23 @@ class OutboundConnection : public Connection::Handler {
     if (job_->pending_.empty() && (limit <= 0 || job_->messages_sent_ < limit)) {
       if (auto more = job_->callbacks_.next_message()) job_->pending_.push_back(std::move(*more));
     }
-    if (job_->pending_.empty() || (limit > 0 && job_->messages_sent_ >= limit)) {
+    bool at_limit = limit > 0 && job_->messages_sent_ >= limit;
+    if (job_->pending_.empty() && !at_limit && job_->callbacks_.idle) {
+      // Keep the connection for the next message to this destination.
+      idle_token_ = job_->callbacks_.idle([this](std::optional<JobMessage> next) {
+        idle_token_ = 0;
+        if (!conn_ || conn_->closing()) return;
+        if (next) {
+          job_->pending_.push_back(std::move(*next));
+          sendNextOrQuit();
+        } else {
+          session_->quit();
+        }
+        process();
+      });
+      return;
+    }
+    if (job_->pending_.empty() || at_limit) {
       session_->quit();
       return;
     }
@@ -243,6 +274,7 @@ class OutboundConnection : public Connection::Handler {
   AttemptInfo info_;
   bool tls_failed_ = false;
   bool policy_refused_ = false;
+  uint64_t idle_token_ = 0;
 };
 
 DeliveryJob::DeliveryJob(JobContext context, std::string domain, std::vector<JobMessage> messages,

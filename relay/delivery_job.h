@@ -69,6 +69,11 @@ class DeliveryJob {
         results;
     // Connection reuse: the next message for this destination, if any is ready.
     std::function<std::optional<JobMessage>()> next_message;
+    // The connection is idle and may be kept open: `wake` receives the next
+    // message for this destination, or nullopt meaning "quit now". Returns a
+    // token for cancel_idle (when the connection goes away or its idle time ends).
+    std::function<uint64_t(std::function<void(std::optional<JobMessage>)> wake)> idle;
+    std::function<void(uint64_t token)> cancel_idle;
     // The job is over; it deletes itself right after this returns.
     std::function<void()> finished;
   };
