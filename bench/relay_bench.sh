@@ -29,7 +29,10 @@ done
 WORK=$(mktemp -d /var/tmp/tlsrelay-bench.XXXXXX)
 chmod 755 "$WORK"  # Postfix and smtp-sink work below it as user postfix
 PIDS=()
+CLEANUP_POSTFIX=()
 cleanup() {
+  for c in "${CLEANUP_POSTFIX[@]}"; do postfix -c "$c" stop >/dev/null 2>&1 || true; done
+  rm -rf /dev/shm/tlsrelay-bench-sink-*
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   [ -f "$WORK/postfix/queue/pid/master.pid" ] && postfix -c "$WORK/postfix/etc" stop >/dev/null 2>&1 || true
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
@@ -72,14 +75,59 @@ sink_count() {  # messages received so far: smtp-sink -c prints "sess=N quit=N m
   echo "${n:-0}"
 }
 
+# The STARTTLS variant's receiver: a Postfix with STARTTLS whose queue lives in
+# /dev/shm and whose every transport is discard, so it costs little besides TLS.
+start_tls_sink() {  # start_tls_sink PORT
+  local port=$1 d=/dev/shm/tlsrelay-bench-sink-$1
+  rm -rf "$d"
+  mkdir -p "$d/etc" "$d/queue"
+  chmod 755 "$d"
+  install -d -o postfix -g postfix -m 700 "$d/data"
+  bash "$SRC/tests/fixtures/test_ca.sh" "$WORK/ca" sink.bench.test >/dev/null 2>&1
+  cp /etc/postfix/master.cf "$d/etc/master.cf"
+  sed -i "s/^smtp      inet  n       -       y       -       -       smtpd/127.0.0.1:$port inet n - n - - smtpd/" "$d/etc/master.cf"
+  sed -i 's/^\(smtp\|relay\|pickup\|cleanup\|qmgr\|tlsmgr\|rewrite\|bounce\|defer\|trace\|verify\|flush\|proxymap\|proxywrite\|showq\|error\|retry\|discard\|local\|virtual\|lmtp\|anvil\|scache\|postlog\)\( *[a-z]* *[-yn] *[-yn]\) *[-yn]/\1\2 n/' "$d/etc/master.cf"
+  cat >"$d/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $d/queue
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = sink.bench.test
+mydestination =
+inet_interfaces = all
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+default_transport = discard
+relay_transport = discard
+local_recipient_maps =
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $WORK/ca/sink.bench.test.pem
+smtpd_tls_key_file = $WORK/ca/sink.bench.test.key
+smtpd_client_connection_count_limit = 0
+smtpd_client_message_rate_limit = 0
+default_process_limit = 200
+maillog_file = $d/maillog
+maillog_file_prefixes = /dev/shm
+CF
+  script -qec "postfix -c '$d/etc' start" /dev/null >/dev/null
+  CLEANUP_POSTFIX+=("$d/etc")
+  wait_for_port 127.0.0.1 "$port" 15
+  echo 0 >"$WORK/sink-$port.base"
+}
+tls_sink_count() { grep -c 'status=sent' "/dev/shm/tlsrelay-bench-sink-$1/maillog" 2>/dev/null || echo 0; }
+
 run_load() {  # run_load NAME PORT SINK_PORT PID → prints one result line
   local name=$1 port=$2 sink=$3 pid=$4 start end cpu0 cpu1 count
   cpu0=$(cpu_seconds "$pid")
   start=$(date +%s.%N)
   smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f bench@bench.test -t sink@bench.test 127.0.0.1:"$port"
   local deadline=$(( $(date +%s) + 600 ))
+  local base=0
+  [ -f "$WORK/sink-$sink.base" ] && base=$(cat "$WORK/sink-$sink.base")
   while :; do
-    count=$(sink_count "$sink")
+    if [ "$VARIANT" = starttls ]; then count=$(( $(tls_sink_count "$sink") - base )); else count=$(sink_count "$sink"); fi
     [ "${count:-0}" -ge "$MESSAGES" ] && break
     [ "$(date +%s)" -ge "$deadline" ] && break
     sleep 0.05
@@ -95,13 +143,25 @@ run_load() {  # run_load NAME PORT SINK_PORT PID → prints one result line
   printf '%-9s delivered=%s in %.2fs  %s msgs/s  %s CPU-s/1000 msgs  peak RSS %s MiB\n' \
     "$name" "$count" "$secs" "$rate" "$per1k" "$((rss / 1024))"
   echo "$rate $per1k $rss" >"$WORK/result-$name"
+  [ "$VARIANT" = starttls ] && tls_sink_count "$sink" >"$WORK/sink-$sink.base"
+  return 0
 }
 
 echo "variant=$VARIANT messages=$MESSAGES size=$SIZE sessions=$SESSIONS cores=$(nproc)"
 
 # --- tlsrelay ---------------------------------------------------------------
 RPORT=$(free_port); SINK1=$(free_port)
-start_sink "$SINK1"
+mkdir -p "$WORK/policy.d"
+if [ "$VARIANT" = starttls ]; then
+  start_tls_sink "$SINK1"
+  # The receiver alone: plaintext smtp-source straight into it (its ceiling).
+  VARIANT_SAVED=$VARIANT
+  run_load receiver "$SINK1" "$SINK1" "$(tr -d ' ' </dev/shm/tlsrelay-bench-sink-$SINK1/queue/pid/master.pid)"
+  VARIANT=$VARIANT_SAVED
+  printf 'domain = "*"\nrequire_starttls = true\n' >"$WORK/policy.d/all.toml"
+else
+  start_sink "$SINK1"
+fi
 cat >"$WORK/relay.toml" <<T
 [server]
 hostname = "bench.test"
@@ -114,6 +174,8 @@ resolvers = ["127.0.0.1:53"]
 [delivery]
 smarthost = "[127.0.0.1]:$SINK1"
 max_connections_per_destination = 20
+[policy]
+directory = "$WORK/policy.d"
 [accounting]
 directory = "$WORK/acct"
 [logging]
@@ -127,8 +189,8 @@ run_load tlsrelay "$RPORT" "$SINK1" "$RELAY"
 kill -TERM "$RELAY"; wait "$RELAY" 2>/dev/null || true
 
 # --- Postfix ----------------------------------------------------------------
-PPORT=$(free_port); SINK2=$(free_port)
-start_sink "$SINK2"
+PPORT=$(free_port); SINK2=$SINK1
+[ "$VARIANT" = starttls ] || { SINK2=$(free_port); start_sink "$SINK2"; }
 mkdir -p "$WORK/postfix/etc" "$WORK/postfix/queue"
 install -d -o postfix -g postfix -m 700 "$WORK/postfix/data"
 cp /etc/postfix/master.cf "$WORK/postfix/etc/master.cf"
@@ -147,6 +209,7 @@ inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 relayhost = [127.0.0.1]:$SINK2
 default_destination_concurrency_limit = 20
+smtp_tls_security_level = $([ "$VARIANT" = starttls ] && echo encrypt || echo none)
 maillog_file = $WORK/postfix/maillog
 maillog_file_prefixes = /var/tmp,/tmp
 smtpd_relay_restrictions = permit_mynetworks, reject
