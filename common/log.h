@@ -22,7 +22,8 @@ bool parseLevel(std::string_view text, Level& out);
 void write(Level level, std::string_view stage, std::string_view message,
            std::initializer_list<Field> fields = {});
 
-inline void debug(std::string_view stage, std::string_view message, std::initializer_list<Field> fields = {}) {
+inline void debug(std::string_view stage, std::string_view message,
+                  std::initializer_list<Field> fields = {}) {
   if (level() <= Level::Debug) write(Level::Debug, stage, message, fields);
 }
 inline void info(std::string_view stage, std::string_view message, std::initializer_list<Field> fields = {}) {
@@ -31,7 +32,8 @@ inline void info(std::string_view stage, std::string_view message, std::initiali
 inline void warn(std::string_view stage, std::string_view message, std::initializer_list<Field> fields = {}) {
   write(Level::Warn, stage, message, fields);
 }
-inline void error(std::string_view stage, std::string_view message, std::initializer_list<Field> fields = {}) {
+inline void error(std::string_view stage, std::string_view message,
+                  std::initializer_list<Field> fields = {}) {
   write(Level::Error, stage, message, fields);
 }
 

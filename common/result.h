@@ -37,7 +37,11 @@ class [[nodiscard]] Result {
 // For operations that produce nothing but may fail.
 struct Ok {};
 using Status = Result<Ok>;
-inline Status okStatus() { return Ok{}; }
-inline Error makeError(std::string message) { return Error{std::move(message)}; }
+inline Status okStatus() {
+  return Ok{};
+}
+inline Error makeError(std::string message) {
+  return Error{std::move(message)};
+}
 
 }  // namespace tlsrelay

@@ -20,7 +20,7 @@ namespace tlsrelay::dns {
 struct CachePolicy {
   int64_t max_positive_seconds = 3600;
   int64_t max_negative_seconds = 300;
-  int64_t failure_seconds = 5;    // TempFail / Bogus; 0 = never cached
+  int64_t failure_seconds = 5;  // TempFail / Bogus; 0 = never cached
   size_t max_entries = 10000;
 };
 

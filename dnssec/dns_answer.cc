@@ -5,19 +5,26 @@ namespace tlsrelay::dns {
 
 const char* toString(Outcome o) {
   switch (o) {
-    case Outcome::Found: return "found";
-    case Outcome::NoData: return "nodata";
-    case Outcome::NxDomain: return "nxdomain";
-    case Outcome::TempFail: return "tempfail";
+    case Outcome::Found:
+      return "found";
+    case Outcome::NoData:
+      return "nodata";
+    case Outcome::NxDomain:
+      return "nxdomain";
+    case Outcome::TempFail:
+      return "tempfail";
   }
   return "tempfail";
 }
 
 const char* toString(Security s) {
   switch (s) {
-    case Security::Secure: return "secure";
-    case Security::Insecure: return "insecure";
-    case Security::Bogus: return "bogus";
+    case Security::Secure:
+      return "secure";
+    case Security::Insecure:
+      return "insecure";
+    case Security::Bogus:
+      return "bogus";
   }
   return "insecure";
 }

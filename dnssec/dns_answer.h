@@ -35,8 +35,8 @@ struct Answer {
   Outcome outcome = Outcome::TempFail;
   Security security = Security::Insecure;
   std::vector<Record> records;
-  uint32_t ttl = 0;   // seconds the answer may be cached
-  std::string why;    // for TempFail/Bogus: a human-readable reason
+  uint32_t ttl = 0;  // seconds the answer may be cached
+  std::string why;   // for TempFail/Bogus: a human-readable reason
 };
 
 using MxAnswer = Answer<MxRecord>;

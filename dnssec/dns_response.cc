@@ -2,9 +2,13 @@
 // wire format; everything after that — which records count, what the outcome
 // and security are — is decided here, defensively, because the bytes come from
 // the network.
+// clang-format off
 #include <stdbool.h>  // before ldns: ldns/common.h redefines bool in C++ otherwise
 
 #include <ldns/ldns.h>
+// clang-format on
+
+#include "dnssec/dns_response.h"
 
 #include <arpa/inet.h>
 
@@ -17,7 +21,6 @@
 #include <string>
 
 #include "dnssec/dns_name.h"
-#include "dnssec/dns_response.h"
 
 namespace tlsrelay::dns {
 
@@ -115,7 +118,8 @@ Answer<Record> interpret(std::span<const uint8_t> wire, std::string_view qname, 
   }
   ldns_rr* q = ldns_rr_list_rr(question, 0);
   auto q_owner = normalizedOwner(q);
-  if (!q_owner || *q_owner != qname || ldns_rr_get_type(q) != qtype || ldns_rr_get_class(q) != LDNS_RR_CLASS_IN) {
+  if (!q_owner || *q_owner != qname || ldns_rr_get_type(q) != qtype ||
+      ldns_rr_get_class(q) != LDNS_RR_CLASS_IN) {
     return tempFail<Record>("DNS response does not match the question");
   }
 
@@ -128,7 +132,8 @@ Answer<Record> interpret(std::span<const uint8_t> wire, std::string_view qname, 
   }
   if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
     ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, static_cast<int>(rcode));
-    return tempFail<Record>(std::string("resolver answered ") + (entry ? entry->name : "rcode " + std::to_string(rcode)) +
+    return tempFail<Record>(std::string("resolver answered ") +
+                            (entry ? entry->name : "rcode " + std::to_string(rcode)) +
                             extendedErrors(pkt.get()));
   }
   if (ldns_pkt_tc(pkt.get())) return tempFail<Record>("DNS response truncated");
@@ -185,7 +190,9 @@ Answer<Record> interpret(std::span<const uint8_t> wire, std::string_view qname, 
     answer.outcome = Outcome::Found;
     answer.ttl = ttl;
     if (capped) answer.why = "answer capped at " + std::to_string(kMaxRecordsPerAnswer) + " records";
-    if (rejected > 0) answer.why += (answer.why.empty() ? "" : "; ") + std::to_string(rejected) + " malformed records ignored";
+    if (rejected > 0)
+      answer.why +=
+          (answer.why.empty() ? "" : "; ") + std::to_string(rejected) + " malformed records ignored";
     return answer;
   }
   if (rejected > 0) {

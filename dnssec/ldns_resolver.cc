@@ -3,9 +3,11 @@
 // per-lookup time budget, and hands the raw response to dns_response.cc for
 // interpretation. Each query uses its own ldns_resolver, so one instance can
 // serve many delivery threads at once. BLOCKING: never on the loop thread.
+// clang-format off
 #include <stdbool.h>  // before ldns: ldns/common.h redefines bool in C++ otherwise
 
 #include <ldns/ldns.h>
+// clang-format on
 
 #include <chrono>
 #include <cstdlib>
@@ -73,16 +75,16 @@ class LdnsResolver final : public Resolver {
     // One budget for both queries: the caller's wait is bounded by `timeout`.
     const auto deadline = Clock::now() + config_.timeout;
     const auto midpoint = Clock::now() + config_.timeout / 2;
-    AddressAnswer v4 = lookup<std::string>(host, kTypeA, midpoint,
-                                           [&](std::span<const uint8_t> wire, const std::string& qname) {
-                                             return parseAddressResponse(wire, qname, kTypeA, config_.trust_ad);
-                                           });
+    AddressAnswer v4 = lookup<std::string>(
+        host, kTypeA, midpoint, [&](std::span<const uint8_t> wire, const std::string& qname) {
+          return parseAddressResponse(wire, qname, kTypeA, config_.trust_ad);
+        });
     // A name that does not exist has no AAAA either; an invalid name the same.
     if (v4.outcome == Outcome::NxDomain) return v4;
-    AddressAnswer v6 = lookup<std::string>(host, kTypeAaaa, deadline,
-                                           [&](std::span<const uint8_t> wire, const std::string& qname) {
-                                             return parseAddressResponse(wire, qname, kTypeAaaa, config_.trust_ad);
-                                           });
+    AddressAnswer v6 = lookup<std::string>(
+        host, kTypeAaaa, deadline, [&](std::span<const uint8_t> wire, const std::string& qname) {
+          return parseAddressResponse(wire, qname, kTypeAaaa, config_.trust_ad);
+        });
     return mergeAddressAnswers(v4, v6);
   }
 
@@ -111,8 +113,9 @@ class LdnsResolver final : public Resolver {
     std::string last_error = "no DNS answer";
     const int rounds = config_.retries < 0 ? 1 : config_.retries + 1;
     const auto attempts = static_cast<long>(rounds) * static_cast<long>(servers_.size());
-    const auto per_attempt = std::max(kMinAttemptTimeout, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                              config_.timeout / std::max(1L, attempts)));
+    const auto per_attempt = std::max(
+        kMinAttemptTimeout,
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.timeout / std::max(1L, attempts)));
     for (int round = 0; round < rounds; ++round) {
       for (const auto& server : servers_) {
         const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -148,7 +151,8 @@ class LdnsResolver final : public Resolver {
                std::chrono::milliseconds timeout) {
     Exchange out;
     ResolverPtr resolver(ldns_resolver_new());
-    RdfPtr address(ldns_rdf_new_frm_str(server.ipv6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, server.ip.c_str()));
+    RdfPtr address(
+        ldns_rdf_new_frm_str(server.ipv6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, server.ip.c_str()));
     RdfPtr name(ldns_dname_new_frm_str(qname.c_str()));
     if (!resolver || !address || !name) {
       out.error = "cannot prepare DNS query";
@@ -171,8 +175,9 @@ class LdnsResolver final : public Resolver {
     ldns_resolver_set_timeout(resolver.get(), tv);
 
     ldns_pkt* raw_query = nullptr;
-    if (ldns_resolver_prepare_query_pkt(&raw_query, resolver.get(), name.get(), static_cast<ldns_rr_type>(qtype),
-                                        LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK) {
+    if (ldns_resolver_prepare_query_pkt(&raw_query, resolver.get(), name.get(),
+                                        static_cast<ldns_rr_type>(qtype), LDNS_RR_CLASS_IN,
+                                        LDNS_RD) != LDNS_STATUS_OK) {
       ldns_pkt_free(raw_query);
       out.error = "cannot build DNS query";
       return out;

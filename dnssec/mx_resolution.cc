@@ -10,11 +10,16 @@ namespace tlsrelay::dns {
 
 const char* toString(MxPlan::Kind kind) {
   switch (kind) {
-    case MxPlan::Kind::Hosts: return "hosts";
-    case MxPlan::Kind::NullMx: return "null-mx";
-    case MxPlan::Kind::NoSuchDomain: return "no-such-domain";
-    case MxPlan::Kind::TempFail: return "tempfail";
-    case MxPlan::Kind::Bogus: return "bogus";
+    case MxPlan::Kind::Hosts:
+      return "hosts";
+    case MxPlan::Kind::NullMx:
+      return "null-mx";
+    case MxPlan::Kind::NoSuchDomain:
+      return "no-such-domain";
+    case MxPlan::Kind::TempFail:
+      return "tempfail";
+    case MxPlan::Kind::Bogus:
+      return "bogus";
   }
   return "tempfail";
 }
@@ -51,8 +56,8 @@ MxPlan planMx(const std::string& domain, const MxAnswer& mx, std::function<uint3
 
   // A bogus answer is never used for delivery, whatever it contains: defer.
   if (mx.security == Security::Bogus) {
-    return verdict(MxPlan::Kind::Bogus, "DNSSEC validation failed for MX of " + *name +
-                                            (mx.why.empty() ? "" : ": " + mx.why));
+    return verdict(MxPlan::Kind::Bogus,
+                   "DNSSEC validation failed for MX of " + *name + (mx.why.empty() ? "" : ": " + mx.why));
   }
   switch (mx.outcome) {
     case Outcome::TempFail:
@@ -68,7 +73,8 @@ MxPlan planMx(const std::string& domain, const MxAnswer& mx, std::function<uint3
       plan.why = "no MX records: implicit MX " + *name;
       return plan;
     }
-    case Outcome::Found: break;
+    case Outcome::Found:
+      break;
   }
 
   std::vector<MxTarget> hosts;

@@ -33,9 +33,10 @@ struct ResolverConfig {
 class Resolver {
  public:
   virtual ~Resolver() = default;
-  virtual MxAnswer lookupMx(const std::string& domain) = 0;           // BLOCKING
-  virtual AddressAnswer lookupAddresses(const std::string& host) = 0;  // A then AAAA merged (v4 first), BLOCKING
-  virtual TxtAnswer lookupTxt(const std::string& name) = 0;           // BLOCKING
+  virtual MxAnswer lookupMx(const std::string& domain) = 0;  // BLOCKING
+  virtual AddressAnswer lookupAddresses(
+      const std::string& host) = 0;                          // A then AAAA merged (v4 first), BLOCKING
+  virtual TxtAnswer lookupTxt(const std::string& name) = 0;  // BLOCKING
 };
 
 // Thread-safe: the returned object may be used from several threads at once

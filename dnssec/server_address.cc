@@ -4,12 +4,11 @@
 #include "common/cidr.h"
 #include "common/host_port.h"
 
-
-
 namespace tlsrelay::dns {
 
 Result<ServerAddress> parseServerAddress(std::string_view text) {
-  if (text.empty() || text.size() > 64) return makeError("invalid resolver address '" + std::string(text) + "'");
+  if (text.empty() || text.size() > 64)
+    return makeError("invalid resolver address '" + std::string(text) + "'");
   auto hp = parseHostPort(text, 53);
   if (!hp.ok()) return makeError("resolver address: " + hp.error().message);
   auto ip = IpAddress::parse(hp->host);

@@ -23,11 +23,11 @@ const char* toString(VerifyMode m);
 struct TlsDecision {
   StartTlsMode starttls = StartTlsMode::Opportunistic;
   VerifyMode verify = VerifyMode::None;
-  std::string ciphers;          // OpenSSL cipher list for TLS <= 1.2; empty = library default
-  std::string min_tls_version;  // "TLSv1.2" (default) or "TLSv1.3"
+  std::string ciphers;             // OpenSSL cipher list for TLS <= 1.2; empty = library default
+  std::string min_tls_version;     // "TLSv1.2" (default) or "TLSv1.3"
   std::string client_certificate;  // PEM file paths; empty = no client certificate
   std::string client_key;
-  std::string policy_source;    // "default", "policy.d/example.com.toml", "require_tls_out 192.0.2.0/24"
+  std::string policy_source;  // "default", "policy.d/example.com.toml", "require_tls_out 192.0.2.0/24"
 };
 
 }  // namespace tlsrelay

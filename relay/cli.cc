@@ -21,9 +21,12 @@ namespace {
 
 const char* stateName(RecipientState s) {
   switch (s) {
-    case RecipientState::Pending: return "pending";
-    case RecipientState::Delivered: return "delivered";
-    case RecipientState::Failed: return "failed";
+    case RecipientState::Pending:
+      return "pending";
+    case RecipientState::Delivered:
+      return "delivered";
+    case RecipientState::Failed:
+      return "failed";
   }
   return "pending";
 }
@@ -64,7 +67,8 @@ int queueList(const std::string& config_path) {
     return 1;
   }
   auto ids = (*spool)->listQueueIds();
-  std::cout << "queue id                   size  received              next attempt          pending/total  sender\n";
+  std::cout << "queue id                   size  received              next attempt          pending/total  "
+               "sender\n";
   for (const auto& id : ids) {
     auto env = (*spool)->readEnvelope(id);
     if (!env.ok()) {
@@ -73,8 +77,9 @@ int queueList(const std::string& config_path) {
     }
     size_t pending = 0;
     for (const auto& r : env->recipients) pending += r.state == RecipientState::Pending;
-    std::cout << id << "  " << env->size << "  " << isoTime(env->received_at) << "  " << isoTime(env->next_attempt_at)
-              << "  " << pending << "/" << env->recipients.size() << "  <" << env->mail_from << ">\n";
+    std::cout << id << "  " << env->size << "  " << isoTime(env->received_at) << "  "
+              << isoTime(env->next_attempt_at) << "  " << pending << "/" << env->recipients.size() << "  <"
+              << env->mail_from << ">\n";
   }
   std::cout << ids.size() << " message(s)\n";
   return 0;
@@ -93,7 +98,8 @@ int queueShow(const std::string& config_path, const std::string& id) {
   }
   std::cout << "queue id:     " << env->queue_id << "\n"
             << "sender:       <" << env->mail_from << ">\n"
-            << "received:     " << isoTime(env->received_at) << " from " << env->client_ip << " (" << env->helo << ")\n"
+            << "received:     " << isoTime(env->received_at) << " from " << env->client_ip << " ("
+            << env->helo << ")\n"
             << "size:         " << env->size << "\n"
             << "next attempt: " << isoTime(env->next_attempt_at) << "\n"
             << "requiretls:   " << (env->flags.requiretls ? "yes" : "no") << "\n";
@@ -180,7 +186,8 @@ int runCli(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "relay.toml (default: the embedded configuration)");
 
   auto* serve = app.add_subcommand("serve", "run the relay");
-  auto* check = app.add_subcommand("check-config", "validate relay.toml, policy files, users file and certificates");
+  auto* check =
+      app.add_subcommand("check-config", "validate relay.toml, policy files, users file and certificates");
 
   auto* queue = app.add_subcommand("queue", "inspect and steer the queue");
   queue->require_subcommand(1);
@@ -196,7 +203,8 @@ int runCli(int argc, char** argv) {
 
   auto* user = app.add_subcommand("user", "manage AUTH users");
   user->require_subcommand(1);
-  auto* uadd = user->add_subcommand("add", "add or replace a user (password read from stdin or --password-file)");
+  auto* uadd =
+      user->add_subcommand("add", "add or replace a user (password read from stdin or --password-file)");
   std::string user_name, users_file, password_file;
   uadd->add_option("user", user_name)->required();
   uadd->add_option("--users-file", users_file, "users file (default: users_file from the configuration)");

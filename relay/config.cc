@@ -3,8 +3,6 @@
 // that owns the keys.
 #include "relay/config.h"
 
-#include "common/host_port.h"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/host_port.h"
 #include "common/log.h"
 #include "policy/toml_reader.h"
 
@@ -49,7 +48,6 @@ bool validHostName(std::string_view name) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
   });
 }
-
 
 std::optional<std::string> readPath(TableReader& r, std::string_view key, const Context& ctx) {
   auto value = r.getString(key);

@@ -21,7 +21,9 @@ void allocBuffer(uv_handle_t*, size_t suggested, uv_buf_t* buf) {
 
 }  // namespace
 
-Connection* Connection::create(uv_loop_t* loop, Handler* handler) { return new Connection(loop, handler); }
+Connection* Connection::create(uv_loop_t* loop, Handler* handler) {
+  return new Connection(loop, handler);
+}
 
 Connection::Connection(uv_loop_t* loop, Handler* handler) : loop_(loop), handler_(handler) {
   uv_tcp_init(loop_, &tcp_);
@@ -102,7 +104,8 @@ void Connection::pumpTls() {
   flushCiphertext();  // a read may produce protocol bytes (key updates, tickets)
   if (!plain.empty()) handler_->onPlaintext(plain);
   if (!closing_ && (tls_->failed() || tls_->peerClosed())) {
-    if (tls_->failed()) log::debug("tls", "tls stream failed", {{"peer", peerAddress()}, {"error", tls_->error()}});
+    if (tls_->failed())
+      log::debug("tls", "tls stream failed", {{"peer", peerAddress()}, {"error", tls_->error()}});
     close();
   }
 }
@@ -153,7 +156,9 @@ void Connection::startTls(std::unique_ptr<TlsEngine> engine) {
   pumpTls();  // a client engine produces its ClientHello now
 }
 
-bool Connection::tlsActive() const { return tls_ && !handshaking_; }
+bool Connection::tlsActive() const {
+  return tls_ && !handshaking_;
+}
 
 std::string Connection::peerAddress() const {
   sockaddr_storage ss{};

@@ -35,8 +35,8 @@ class Connection {
   void setHandler(Handler* handler) { handler_ = handler; }
   int connect(const struct sockaddr* address);  // outbound; result via Handler::onConnected
   void startReading();
-  void write(std::string_view plaintext);       // encrypted when TLS is active
-  void startTls(std::unique_ptr<TlsEngine> engine);  // begins the handshake (client or server side)
+  void write(std::string_view plaintext);              // encrypted when TLS is active
+  void startTls(std::unique_ptr<TlsEngine> engine);    // begins the handshake (client or server side)
   void setTimeout(std::chrono::milliseconds timeout);  // restarted by every read
   // Flushes queued writes (and a TLS close_notify), then closes. Safe to call twice.
   void close();

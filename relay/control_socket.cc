@@ -26,7 +26,8 @@ struct Write {
 };
 
 void closeClient(Client* c) {
-  uv_close(reinterpret_cast<uv_handle_t*>(&c->pipe), [](uv_handle_t* h) { delete static_cast<Client*>(h->data); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->pipe),
+           [](uv_handle_t* h) { delete static_cast<Client*>(h->data); });
 }
 
 }  // namespace

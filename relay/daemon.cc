@@ -50,7 +50,8 @@ struct Daemon {
   void reload() {
     auto fresh = loadRuntimeConfig(config_path);
     if (!fresh.ok()) {
-      log::error("config", "reload failed; keeping the running configuration", {{"error", fresh.error().message}});
+      log::error("config", "reload failed; keeping the running configuration",
+                 {{"error", fresh.error().message}});
       return;
     }
     runtime = std::move(fresh.value());
@@ -111,7 +112,8 @@ int runServe(const std::string& config_path) {
   so.directory = cfg.spool_directory;
   auto spool = Spool::open(so);
   if (!spool.ok()) {
-    log::error("spool", "cannot open spool", {{"dir", cfg.spool_directory}, {"error", spool.error().message}});
+    log::error("spool", "cannot open spool",
+               {{"dir", cfg.spool_directory}, {"error", spool.error().message}});
     return 2;
   }
   d.spool = std::move(spool.value());
@@ -142,11 +144,14 @@ int runServe(const std::string& config_path) {
 
   d.loop = uv_default_loop();
   d.committer = std::make_unique<SpoolCommitter>(d.loop, d.spool.get());
-  d.engine = std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), observers);
+  d.engine =
+      std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), observers);
   d.engine->configure(d.runtime.relay, d.runtime.policies);
   d.inbound = std::make_unique<InboundServer>(
       d.loop, d.committer.get(),
-      [&d](std::shared_ptr<Envelope> env, std::shared_ptr<const std::string> data) { d.engine->enqueue(env, data); });
+      [&d](std::shared_ptr<Envelope> env, std::shared_ptr<const std::string> data) {
+        d.engine->enqueue(env, data);
+      });
   auto listening = d.inbound->listen(d.inboundSettings());
   if (!listening.ok()) {
     log::error("smtpd", listening.error().message);
@@ -154,7 +159,8 @@ int runServe(const std::string& config_path) {
   }
   d.control = std::make_unique<ControlSocket>(d.loop, d.spool->directory() + "/control.sock", d.engine.get());
   auto control_ok = d.control->listen();
-  if (!control_ok.ok()) log::warn("control", "control socket unavailable", {{"error", control_ok.error().message}});
+  if (!control_ok.ok())
+    log::warn("control", "control socket unavailable", {{"error", control_ok.error().message}});
 
   for (auto& env : recovery.messages) d.engine->enqueue(std::make_shared<Envelope>(std::move(env)), nullptr);
 
@@ -162,9 +168,12 @@ int runServe(const std::string& config_path) {
   uv_signal_init(d.loop, &d.sigterm);
   uv_signal_init(d.loop, &d.sigint);
   d.sighup.data = d.sigterm.data = d.sigint.data = &d;
-  uv_signal_start(&d.sighup, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->reload(); }, SIGHUP);
-  uv_signal_start(&d.sigterm, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->shutdown(); }, SIGTERM);
-  uv_signal_start(&d.sigint, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->shutdown(); }, SIGINT);
+  uv_signal_start(
+      &d.sighup, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->reload(); }, SIGHUP);
+  uv_signal_start(
+      &d.sigterm, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->shutdown(); }, SIGTERM);
+  uv_signal_start(
+      &d.sigint, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->shutdown(); }, SIGINT);
   ::signal(SIGPIPE, SIG_IGN);
 
   log::info("daemon", "tlsrelay started", {{"config", cfg.source_file}, {"hostname", cfg.hostname}});

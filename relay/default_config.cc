@@ -87,6 +87,8 @@ level = "info"
 }  // namespace
 
 // The raw string starts with a newline so the file text begins on its own line.
-std::string_view embeddedDefaultConfig() { return kDefaultConfig.substr(1); }
+std::string_view embeddedDefaultConfig() {
+  return kDefaultConfig.substr(1);
+}
 
 }  // namespace tlsrelay

@@ -42,25 +42,35 @@ double uniformRandom() {
 
 }  // namespace
 
-DeliveryEngine::DeliveryEngine(uv_loop_t* loop, Spool* spool, SpoolCommitter* committer, dns::Resolver* resolver,
-                               std::vector<DeliveryObserver*> observers)
-    : loop_(loop), spool_(spool), committer_(committer), resolver_(resolver), observers_(std::move(observers)) {
+DeliveryEngine::DeliveryEngine(uv_loop_t* loop, Spool* spool, SpoolCommitter* committer,
+                               dns::Resolver* resolver, std::vector<DeliveryObserver*> observers)
+    : loop_(loop),
+      spool_(spool),
+      committer_(committer),
+      resolver_(resolver),
+      observers_(std::move(observers)) {
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
 }
 
-DeliveryEngine::~DeliveryEngine() { uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr); }
+DeliveryEngine::~DeliveryEngine() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+}
 
-int64_t DeliveryEngine::now() const { return static_cast<int64_t>(::time(nullptr)); }
+int64_t DeliveryEngine::now() const {
+  return static_cast<int64_t>(::time(nullptr));
+}
 
-void DeliveryEngine::configure(std::shared_ptr<const RelayConfig> config, std::shared_ptr<const PolicySet> policies) {
+void DeliveryEngine::configure(std::shared_ptr<const RelayConfig> config,
+                               std::shared_ptr<const PolicySet> policies) {
   bool first = !config_;
   config_ = std::move(config);
   policies_ = std::move(policies);
   client_tls_cache_.clear();  // CA bundle or client certificates may have changed
   if (first) {
     DestinationQueues::Limits limits;
-    limits.max_connections_per_destination = static_cast<uint32_t>(std::max(1, config_->max_connections_per_destination));
+    limits.max_connections_per_destination =
+        static_cast<uint32_t>(std::max(1, config_->max_connections_per_destination));
     limits.max_messages_per_batch = static_cast<size_t>(std::max(1, config_->max_messages_per_connection));
     queues_ = DestinationQueues(limits);
   }
@@ -169,7 +179,8 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
     auto it = idle_.find(destination);
     if (it == idle_.end()) return;
     auto& list = it->second;
-    list.erase(std::remove_if(list.begin(), list.end(), [token](const IdleConnection& c) { return c.token == token; }),
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [token](const IdleConnection& c) { return c.token == token; }),
                list.end());
     if (list.empty()) idle_.erase(it);
   };
@@ -243,14 +254,16 @@ std::shared_ptr<TlsContext> DeliveryEngine::clientTls(const TlsDecision& d) {
   if (!d.min_tls_version.empty()) s.min_tls_version = d.min_tls_version;
   auto ctx = TlsContext::makeClient(s);
   if (!ctx.ok()) {
-    log::error("tls", "cannot build TLS client context", {{"policy", d.policy_source}, {"error", ctx.error().message}});
+    log::error("tls", "cannot build TLS client context",
+               {{"policy", d.policy_source}, {"error", ctx.error().message}});
     return nullptr;
   }
   client_tls_cache_[key] = ctx.value();
   return ctx.value();
 }
 
-void DeliveryEngine::applyResults(JobMessage& message, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
+void DeliveryEngine::applyResults(JobMessage& message,
+                                  const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
                                   const AttemptInfo& info) {
   Envelope& env = *message.envelope;
   const std::string id = env.queue_id;
@@ -276,7 +289,8 @@ void DeliveryEngine::applyResults(JobMessage& message, const std::vector<std::pa
       // RFC 3464 status 4.4.7: delivery time expired; reported as a failure.
       verdict = RecipientVerdict::Fail;
       status = "4.4.7";
-      response = "message expired after " + std::to_string(retry.max_lifetime.count()) + "s; last error: " + response;
+      response = "message expired after " + std::to_string(retry.max_lifetime.count()) +
+                 "s; last error: " + response;
       r.last_response = response;
     }
     DeliveryAttempt a;
@@ -311,10 +325,17 @@ void DeliveryEngine::applyResults(JobMessage& message, const std::vector<std::pa
     }
     for (auto* o : observers_) o->onAttempt(a);
     log::info("delivery", toString(a.result),
-              {{"id", id}, {"to", r.address}, {"mx", info.mx_host}, {"ip", info.ip}, {"status", status},
-               {"tls", info.tls_protocol}, {"response", response}});
+              {{"id", id},
+               {"to", r.address},
+               {"mx", info.mx_host},
+               {"ip", info.ip},
+               {"status", status},
+               {"tls", info.tls_protocol},
+               {"response", response}});
   }
-  if (!failed.empty()) sendBounce(env, failed, false);
+  // A failed recipient's state is written only once its DSN is durable, so a
+  // crash in between re-fails it (a second DSN) rather than losing the notice.
+  if (!failed.empty()) sendBounce(env, failed, false, [this, id] { persistState(id); });
   if (!retry_item.recipients.empty()) {
     uint32_t attempts = 0;
     for (uint32_t i : retry_item.recipients) attempts = std::max(attempts, env.recipients[i].attempts);
@@ -329,10 +350,28 @@ void DeliveryEngine::applyResults(JobMessage& message, const std::vector<std::pa
     queues_.defer(std::move(retry_item), env.next_attempt_at);
     entry.data.reset();  // reloaded from the spool on the next attempt
   }
+  if (failed.empty()) persistState(id);
+}
+
+void DeliveryEngine::persistState(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
+  Entry& entry = it->second;
+  const Envelope& env = *entry.envelope;
+  bool all_final = std::none_of(env.recipients.begin(), env.recipients.end(),
+                                [](const Recipient& r) { return r.state == RecipientState::Pending; });
+  if (all_final && entry.in_flight == 0) {
+    // Nothing is left to deliver and any DSN is spooled, so the file goes
+    // without a final state write. A crash before the unlink re-delivers
+    // (at-least-once, as Postfix does); it never loses mail.
+    finishMessage(id);
+    return;
+  }
   // Persist the new recipient states (grouped with other fsyncs).
   auto snapshot = std::make_shared<const Envelope>(env);
   committer_->update(snapshot, [this, id](const Status& s) {
-    if (!s.ok()) log::error("spool", "cannot persist delivery state", {{"id", id}, {"error", s.error().message}});
+    if (!s.ok())
+      log::error("spool", "cannot persist delivery state", {{"id", id}, {"error", s.error().message}});
     afterUpdate(id);
   });
 }
@@ -361,15 +400,19 @@ void DeliveryEngine::finishMessage(const std::string& id) {
       [](uv_work_t* req) {
         auto* r = static_cast<RemoveWork*>(req->data);
         auto s = r->spool->remove(r->id);
-        if (!s.ok()) log::warn("spool", "cannot remove delivered message", {{"id", r->id}, {"error", s.error().message}});
+        if (!s.ok())
+          log::warn("spool", "cannot remove delivered message",
+                    {{"id", r->id}, {"error", s.error().message}});
       },
       [](uv_work_t* req, int) { delete static_cast<RemoveWork*>(req->data); });
 }
 
-void DeliveryEngine::sendBounce(const Envelope& original, const std::vector<std::pair<size_t, std::string>>& failed,
-                                bool delay_notice) {
+void DeliveryEngine::sendBounce(const Envelope& original,
+                                const std::vector<std::pair<size_t, std::string>>& failed, bool delay_notice,
+                                std::function<void()> after_stored) {
   if (!shouldBounce(original)) {
     log::info("delivery", "no bounce for a bounce or null sender", {{"id", original.queue_id}});
+    if (after_stored) after_stored();
     return;
   }
   auto it = messages_.find(original.queue_id);
@@ -398,7 +441,10 @@ void DeliveryEngine::sendBounce(const Envelope& original, const std::vector<std:
     d.diagnostic = r.last_response;
     in.recipients.push_back(std::move(d));
   }
-  if (in.recipients.empty()) return;
+  if (in.recipients.empty()) {
+    if (after_stored) after_stored();
+    return;
+  }
   in.original_message = *data;
   in.boundary_seed = original.queue_id;
   DsnMessage built = buildDsn(in);
@@ -418,14 +464,18 @@ void DeliveryEngine::sendBounce(const Envelope& original, const std::vector<std:
   bounce->received_at = now();
   bounce->size = dsn->size();
   std::shared_ptr<const std::string> dsn_data = dsn;
-  committer_->store(bounce, dsn_data, [this, bounce, dsn_data, orig = original.queue_id](const Status& s) {
-    if (!s.ok()) {
-      log::error("spool", "cannot store DSN", {{"id", orig}, {"error", s.error().message}});
-      return;
-    }
-    log::info("delivery", "DSN queued", {{"id", bounce->queue_id}, {"original", orig}, {"to", bounce->recipients[0].address}});
-    enqueue(bounce, dsn_data);
-  });
+  committer_->store(
+      bounce, dsn_data,
+      [this, bounce, dsn_data, orig = original.queue_id, after = std::move(after_stored)](const Status& s) {
+        if (after) after();
+        if (!s.ok()) {
+          log::error("spool", "cannot store DSN", {{"id", orig}, {"error", s.error().message}});
+          return;
+        }
+        log::info("delivery", "DSN queued",
+                  {{"id", bounce->queue_id}, {"original", orig}, {"to", bounce->recipients[0].address}});
+        enqueue(bounce, dsn_data);
+      });
 }
 
 void DeliveryEngine::flush() {
@@ -441,7 +491,8 @@ Status DeliveryEngine::deleteMessage(const std::string& id) {
   auto it = messages_.find(id);
   if (it == messages_.end()) return makeError("no such message: " + id);
   queues_.remove(id);
-  if (it->second.in_flight > 0) return makeError("message " + id + " is being delivered right now; try again");
+  if (it->second.in_flight > 0)
+    return makeError("message " + id + " is being delivered right now; try again");
   finishMessage(id);
   log::info("queue", "message deleted by operator", {{"id", id}});
   return okStatus();
@@ -450,7 +501,8 @@ Status DeliveryEngine::deleteMessage(const std::string& id) {
 Status DeliveryEngine::bounceMessage(const std::string& id) {
   auto it = messages_.find(id);
   if (it == messages_.end()) return makeError("no such message: " + id);
-  if (it->second.in_flight > 0) return makeError("message " + id + " is being delivered right now; try again");
+  if (it->second.in_flight > 0)
+    return makeError("message " + id + " is being delivered right now; try again");
   queues_.remove(id);
   Envelope& env = *it->second.envelope;
   std::vector<std::pair<size_t, std::string>> failed;
@@ -460,9 +512,7 @@ Status DeliveryEngine::bounceMessage(const std::string& id) {
     env.recipients[i].last_response = "bounced by the operator";
     failed.emplace_back(i, "5.0.0");
   }
-  sendBounce(env, failed, false);
-  auto snapshot = std::make_shared<const Envelope>(env);
-  committer_->update(snapshot, [this, id](const Status&) { afterUpdate(id); });
+  sendBounce(env, failed, false, [this, id] { persistState(id); });
   log::info("queue", "message bounced by operator", {{"id", id}});
   return okStatus();
 }

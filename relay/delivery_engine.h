@@ -50,7 +50,7 @@ class DeliveryEngine {
   struct Entry {
     std::shared_ptr<Envelope> envelope;
     std::shared_ptr<const std::string> data;
-    int in_flight = 0;       // recipients currently in a delivery run
+    int in_flight = 0;  // recipients currently in a delivery run
     bool deleted = false;
   };
   void schedule(const std::string& id, Entry& entry);
@@ -62,7 +62,8 @@ class DeliveryEngine {
                     const AttemptInfo& info);
   void afterUpdate(const std::string& id);
   void sendBounce(const Envelope& original, const std::vector<std::pair<size_t, std::string>>& failed,
-                  bool delay_notice);
+                  bool delay_notice, std::function<void()> after_stored = {});
+  void persistState(const std::string& id);
   void finishMessage(const std::string& id);
   std::string destinationOf(const std::string& recipient) const;
   std::shared_ptr<TlsContext> clientTls(const TlsDecision& decision);

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "common/cidr.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "dnssec/mx_resolution.h"
 #include "dnssec/resolver.h"
@@ -12,7 +13,6 @@
 #include "relay/config.h"
 #include "relay/connection.h"
 #include "relay/smtp_client_session.h"
-#include "common/host_port.h"
 #include "relay/spool.h"
 #include "relay/tls_context.h"
 #include "relay/tls_engine.h"
@@ -84,8 +84,8 @@ class OutboundConnection : public Connection::Handler {
 
   void onConnected(int status) override {
     if (status < 0) {
-      failure_ = transientFailure("connect to " + target_.mx_host + "[" + target_.ip + "]:" +
-                                  std::to_string(target_.port) + " failed: " + uv_strerror(status));
+      failure_ = transientFailure("connect to " + target_.mx_host + "[" + target_.ip +
+                                  "]:" + std::to_string(target_.port) + " failed: " + uv_strerror(status));
       conn_->abort();
       return;
     }
@@ -115,7 +115,8 @@ class OutboundConnection : public Connection::Handler {
       if (!v.verified) {
         // Policy demands an authenticated peer: never send to this one.
         info_.result_type = resultTypeForVerification(v);
-        failure_ = transientFailure("certificate of " + target_.mx_host + " not verified: " + v.error, "4.7.5");
+        failure_ =
+            transientFailure("certificate of " + target_.mx_host + " not verified: " + v.error, "4.7.5");
         policy_refused_ = true;
         conn_->abort();
         return;
@@ -206,8 +207,9 @@ class OutboundConnection : public Connection::Handler {
       if (!out.empty()) conn_->write(out);
     }
     if (conn_ && !conn_->closing())
-      conn_->setTimeout(idle_token_ != 0 ? std::chrono::duration_cast<std::chrono::seconds>(kIdleConnectionTime)
-                                         : session_->currentTimeout());
+      conn_->setTimeout(idle_token_ != 0
+                            ? std::chrono::duration_cast<std::chrono::seconds>(kIdleConnectionTime)
+                            : session_->currentTimeout());
   }
 
   void sendNextOrQuit() {
@@ -279,12 +281,15 @@ class OutboundConnection : public Connection::Handler {
 
 DeliveryJob::DeliveryJob(JobContext context, std::string domain, std::vector<JobMessage> messages,
                          Callbacks callbacks)
-    : ctx_(std::move(context)), domain_(std::move(domain)), pending_(std::move(messages)),
+    : ctx_(std::move(context)),
+      domain_(std::move(domain)),
+      pending_(std::move(messages)),
       callbacks_(std::move(callbacks)) {}
 
 void DeliveryJob::start(JobContext context, std::string domain, std::vector<JobMessage> messages,
                         Callbacks callbacks) {
-  auto* job = new DeliveryJob(std::move(context), std::move(domain), std::move(messages), std::move(callbacks));
+  auto* job =
+      new DeliveryJob(std::move(context), std::move(domain), std::move(messages), std::move(callbacks));
   job->resolve();
 }
 
@@ -320,11 +325,11 @@ void DeliveryJob::resolve() {
             return;
           }
           auto addrs = self->ctx_.resolver->lookupAddresses(hp->host);
-          for (const auto& ip : addrs.records) self->targets_.push_back(JobTarget{hp->host, ip, hp->port, addrs.security});
+          for (const auto& ip : addrs.records)
+            self->targets_.push_back(JobTarget{hp->host, ip, hp->port, addrs.security});
           if (self->targets_.empty())
-            self->terminal_ = transientFailure("smarthost " + hp->host + " has no address (" +
-                                                   dns::toString(addrs.outcome) + ")",
-                                               "4.4.3");
+            self->terminal_ = transientFailure(
+                "smarthost " + hp->host + " has no address (" + dns::toString(addrs.outcome) + ")", "4.4.3");
           return;
         }
         auto mx = self->ctx_.resolver->lookupMx(self->domain_);
@@ -332,16 +337,19 @@ void DeliveryJob::resolve() {
         switch (plan.kind) {
           case dns::MxPlan::Kind::NullMx:
             // RFC 7505 §3: the domain accepts no mail; fail at once.
-            self->terminal_ = permanentFailure("domain " + self->domain_ + " does not accept mail (null MX)", "5.1.10");
+            self->terminal_ =
+                permanentFailure("domain " + self->domain_ + " does not accept mail (null MX)", "5.1.10");
             return;
           case dns::MxPlan::Kind::NoSuchDomain:
             self->terminal_ = permanentFailure("domain " + self->domain_ + " does not exist", "5.1.2");
             return;
           case dns::MxPlan::Kind::TempFail:
-            self->terminal_ = transientFailure("MX lookup for " + self->domain_ + " failed: " + plan.why, "4.4.3");
+            self->terminal_ =
+                transientFailure("MX lookup for " + self->domain_ + " failed: " + plan.why, "4.4.3");
             return;
           case dns::MxPlan::Kind::Bogus:
-            self->terminal_ = transientFailure("DNSSEC validation failed for " + self->domain_ + ": " + plan.why, "4.7.5");
+            self->terminal_ =
+                transientFailure("DNSSEC validation failed for " + self->domain_ + ": " + plan.why, "4.7.5");
             return;
           case dns::MxPlan::Kind::Hosts:
             break;
@@ -349,9 +357,11 @@ void DeliveryJob::resolve() {
         std::string last_why;
         for (const auto& host : plan.hosts) {
           auto addrs = self->ctx_.resolver->lookupAddresses(host.host);
-          if (addrs.outcome != dns::Outcome::Found) last_why = host.host + ": " + dns::toString(addrs.outcome);
+          if (addrs.outcome != dns::Outcome::Found)
+            last_why = host.host + ": " + dns::toString(addrs.outcome);
           if (addrs.security == dns::Security::Bogus) continue;  // never deliver on bogus data
-          for (const auto& ip : addrs.records) self->targets_.push_back(JobTarget{host.host, ip, 25, host.mx_security});
+          for (const auto& ip : addrs.records)
+            self->targets_.push_back(JobTarget{host.host, ip, 25, host.mx_security});
         }
         if (self->targets_.empty())
           self->terminal_ = transientFailure("no usable address for any MX of " + self->domain_ +
@@ -377,7 +387,8 @@ void DeliveryJob::onResolved() {
   }
   for (auto& m : unreadable) {
     std::vector<std::pair<size_t, RecipientOutcome>> outcomes;
-    for (size_t i : m.recipients) outcomes.emplace_back(i, transientFailure("spool data unreadable", "4.3.0"));
+    for (size_t i : m.recipients)
+      outcomes.emplace_back(i, transientFailure("spool data unreadable", "4.3.0"));
     callbacks_.results(m, outcomes, AttemptInfo{});
   }
   if (terminal_) {
@@ -415,13 +426,18 @@ void DeliveryJob::tryNextTarget() {
   const JobTarget& target = targets_[next_target_++];
   TlsDecision decision = decideTls(target);
   log::debug("delivery", "trying next hop",
-             {{"domain", domain_}, {"mx", target.mx_host}, {"ip", target.ip},
-              {"starttls", toString(decision.starttls)}, {"policy", decision.policy_source}});
+             {{"domain", domain_},
+              {"mx", target.mx_host},
+              {"ip", target.ip},
+              {"starttls", toString(decision.starttls)},
+              {"policy", decision.policy_source}});
   auto* oc = new OutboundConnection(this, target, decision, allow_tls);
   oc->start();
 }
 
-void DeliveryJob::connectionDone() { tryNextTarget(); }
+void DeliveryJob::connectionDone() {
+  tryNextTarget();
+}
 
 void DeliveryJob::failAll(const RecipientOutcome& outcome, const AttemptInfo& info) {
   for (auto& m : pending_) {

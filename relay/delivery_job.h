@@ -65,7 +65,8 @@ class DeliveryJob {
  public:
   struct Callbacks {
     // Outcomes for some recipients of one message (called once per message per attempt).
-    std::function<void(JobMessage&, const std::vector<std::pair<size_t, RecipientOutcome>>&, const AttemptInfo&)>
+    std::function<void(JobMessage&, const std::vector<std::pair<size_t, RecipientOutcome>>&,
+                       const AttemptInfo&)>
         results;
     // Connection reuse: the next message for this destination, if any is ready.
     std::function<std::optional<JobMessage>()> next_message;
@@ -79,7 +80,8 @@ class DeliveryJob {
   };
 
   // `domain` is the recipient domain (policy domain); `destination` the queue key.
-  static void start(JobContext context, std::string domain, std::vector<JobMessage> messages, Callbacks callbacks);
+  static void start(JobContext context, std::string domain, std::vector<JobMessage> messages,
+                    Callbacks callbacks);
 
  private:
   friend class OutboundConnection;

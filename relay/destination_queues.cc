@@ -80,7 +80,8 @@ std::optional<WorkItem> DestinationQueues::takeNextReady(const std::string& dest
   Destination& d = it->second;
   if (d.items.empty() || d.items.begin()->first > now) return std::nullopt;
   auto first = d.items.begin();
-  WorkItem w{std::move(first->second.queue_id), destination, std::move(first->second.recipients), first->first};
+  WorkItem w{std::move(first->second.queue_id), destination, std::move(first->second.recipients),
+             first->first};
   d.items.erase(first);
   --queued_items_;
   reschedule(it->first, d);

@@ -4,12 +4,12 @@
 // or a MIME part, and the boundary is checked against the content it encloses.
 #include "relay/dsn_builder.h"
 
-#include "common/time_format.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+
+#include "common/time_format.h"
 
 namespace tlsrelay {
 namespace {
@@ -58,7 +58,6 @@ std::string headerText(std::string_view text, bool ascii_only, size_t max = kMax
   }
   return out;
 }
-
 
 // Decodes one UTF-8 sequence at s[i]; an invalid byte yields U+FFFD and advances by one.
 uint32_t nextCodePoint(std::string_view s, size_t& i) {

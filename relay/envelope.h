@@ -16,9 +16,9 @@ enum class RecipientState : uint8_t {
 };
 
 struct Recipient {
-  std::string address;   // as given in RCPT TO, without angle brackets
-  std::string orcpt;     // RFC 3461 ORCPT parameter, if given
-  std::string notify;    // RFC 3461 NOTIFY parameter, if given (e.g. "FAILURE,DELAY")
+  std::string address;  // as given in RCPT TO, without angle brackets
+  std::string orcpt;    // RFC 3461 ORCPT parameter, if given
+  std::string notify;   // RFC 3461 NOTIFY parameter, if given (e.g. "FAILURE,DELAY")
   RecipientState state = RecipientState::Pending;
   uint32_t attempts = 0;
   std::string last_response;  // last remote reply or local reason, for DSNs / queue show
@@ -36,14 +36,14 @@ struct Envelope {
   std::string mail_from;  // empty for the null reverse-path <>
   std::vector<Recipient> recipients;
   MessageFlags flags;
-  std::string envid;        // RFC 3461 ENVID
-  std::string ret;          // RFC 3461 RET (FULL / HDRS)
-  int64_t received_at = 0;  // unix seconds
+  std::string envid;            // RFC 3461 ENVID
+  std::string ret;              // RFC 3461 RET (FULL / HDRS)
+  int64_t received_at = 0;      // unix seconds
   int64_t next_attempt_at = 0;  // unix seconds; 0 = now
-  uint64_t size = 0;        // bytes of message data as spooled
+  uint64_t size = 0;            // bytes of message data as spooled
   std::string client_ip;
   std::string helo;
-  std::string auth_user;    // empty when not authenticated
+  std::string auth_user;        // empty when not authenticated
   bool delay_notified = false;  // a delay DSN was already sent
 };
 

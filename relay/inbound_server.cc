@@ -3,11 +3,11 @@
 #include "relay/inbound_server.h"
 
 #include "common/cidr.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "relay/connection.h"
 #include "relay/queue_id.h"
 #include "relay/smtp_server_session.h"
-#include "common/host_port.h"
 #include "relay/source_rules.h"
 #include "relay/spool_committer.h"
 #include "relay/tls_context.h"
@@ -204,7 +204,8 @@ class InboundSession : public Connection::Handler {
                    {"size", std::to_string(data->size())}});
         server_->accepted_(envelope, data);
       } else {
-        log::error("spool", "could not store message", {{"id", envelope->queue_id}, {"error", status.error().message}});
+        log::error("spool", "could not store message",
+                   {{"id", envelope->queue_id}, {"error", status.error().message}});
       }
       if (finishPending()) return;
       session_->messageStored(status.ok(), status.ok() ? envelope->queue_id : status.error().message);
@@ -247,7 +248,8 @@ Status InboundServer::listen(std::shared_ptr<const InboundSettings> settings) {
     auto sa = toSockaddr(hp->host, hp->port);
     if (!sa.ok()) return makeError("listener " + lc.address + ": " + sa.error().message);
     if (lc.tls == ListenerConfig::Tls::Implicit && !settings_->server_tls)
-      return makeError("listener " + lc.address + ": implicit TLS needs a server certificate ([tls] certificate)");
+      return makeError("listener " + lc.address +
+                       ": implicit TLS needs a server certificate ([tls] certificate)");
     auto* l = new Listener{{}, this, lc};
     uv_tcp_init(loop_, &l->tcp);
     l->tcp.data = l;
@@ -260,22 +262,27 @@ Status InboundServer::listen(std::shared_ptr<const InboundSettings> settings) {
         listener->server->onNewConnection(listener);
       });
     if (rc != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+      uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp),
+               [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
       return makeError("cannot listen on " + lc.address + ": " + uv_strerror(rc));
     }
     listeners_.push_back(l);
     bound_.push_back(lc.address);
     log::info("smtpd", "listening",
-              {{"address", lc.address}, {"tls", lc.tls == ListenerConfig::Tls::Implicit ? "implicit" : "starttls"}});
+              {{"address", lc.address},
+               {"tls", lc.tls == ListenerConfig::Tls::Implicit ? "implicit" : "starttls"}});
   }
   return okStatus();
 }
 
-void InboundServer::reload(std::shared_ptr<const InboundSettings> settings) { settings_ = std::move(settings); }
+void InboundServer::reload(std::shared_ptr<const InboundSettings> settings) {
+  settings_ = std::move(settings);
+}
 
 void InboundServer::stopAccepting() {
   for (auto* l : listeners_)
-    uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp),
+             [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
   listeners_.clear();
 }
 
@@ -283,7 +290,8 @@ void InboundServer::onNewConnection(Listener* listener) {
   bool implicit = listener->config.tls == ListenerConfig::Tls::Implicit;
   auto* session = new InboundSession(this, settings_, implicit);
   Connection* conn = Connection::create(loop_, session);
-  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener->tcp), reinterpret_cast<uv_stream_t*>(conn->tcp())) != 0) {
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener->tcp),
+                reinterpret_cast<uv_stream_t*>(conn->tcp())) != 0) {
     conn->abort();
     return;
   }

@@ -25,8 +25,8 @@ class UsersFile;
 // keeps the snapshot it started with.
 struct InboundSettings {
   std::shared_ptr<const RelayConfig> config;
-  std::shared_ptr<TlsContext> server_tls;      // null: no STARTTLS / no implicit TLS
-  std::shared_ptr<const UsersFile> users;      // null: AUTH disabled
+  std::shared_ptr<TlsContext> server_tls;  // null: no STARTTLS / no implicit TLS
+  std::shared_ptr<const UsersFile> users;  // null: AUTH disabled
 };
 
 class InboundServer {

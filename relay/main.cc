@@ -2,4 +2,6 @@
 // subcommand (relay/cli_*.cc). Kept tiny so every subcommand is testable alone.
 #include "relay/cli.h"
 
-int main(int argc, char** argv) { return tlsrelay::runCli(argc, argv); }
+int main(int argc, char** argv) {
+  return tlsrelay::runCli(argc, argv);
+}

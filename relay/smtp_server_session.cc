@@ -3,8 +3,6 @@
 // pure command/address parsing in smtp_command.cc.
 #include "relay/smtp_server_session.h"
 
-#include "common/time_format.h"
-
 #include <algorithm>
 #include <ctime>
 #include <iterator>
@@ -12,6 +10,7 @@
 
 #include "common/cidr.h"
 #include "common/log.h"
+#include "common/time_format.h"
 #include "relay/smtp_command.h"
 
 namespace tlsrelay {
@@ -63,7 +62,6 @@ std::string sanitize(std::string_view text, size_t max_length) {
   }
   return out;
 }
-
 
 // "local+requiretls@domain" (PRODUCT.md): returns "local@domain", or "" when
 // the tag is absent. Only unquoted local parts carry the tag.

@@ -28,7 +28,8 @@ class SpoolCommitter {
 
   // The envelope and data must stay alive until `done` runs (callers hold them
   // in shared_ptrs captured by `done`).
-  void store(std::shared_ptr<const Envelope> envelope, std::shared_ptr<const std::string> data, StoreDone done);
+  void store(std::shared_ptr<const Envelope> envelope, std::shared_ptr<const std::string> data,
+             StoreDone done);
   // Persists recipient-state changes with the same batching.
   void update(std::shared_ptr<const Envelope> envelope, StoreDone done);
 
@@ -51,7 +52,7 @@ class SpoolCommitter {
   Spool* spool_;
   size_t max_batch_;
   std::deque<Item> waiting_;
-  size_t in_flight_ = 0;   // batches currently on the thread pool
+  size_t in_flight_ = 0;  // batches currently on the thread pool
   size_t max_in_flight_ = 2;
   size_t batches_ = 0;
   size_t items_ = 0;

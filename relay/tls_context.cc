@@ -3,8 +3,6 @@
 // "sane" TLS configuration is lives here, in one place.
 #include "relay/tls_context.h"
 
-#include "relay/openssl_error.h"
-
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -14,6 +12,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "relay/openssl_error.h"
 
 namespace tlsrelay {
 std::string takeOpenSslError() {

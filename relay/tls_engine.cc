@@ -5,17 +5,16 @@
 // connection.
 #include "relay/tls_engine.h"
 
-#include "relay/openssl_error.h"
-
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "relay/openssl_error.h"
+
 namespace tlsrelay {
 namespace {
-
 
 bool isIpLiteral(const std::string& host) {
   unsigned char buf[16];

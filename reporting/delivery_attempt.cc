@@ -5,9 +5,12 @@ namespace tlsrelay {
 
 const char* toString(AttemptResult r) {
   switch (r) {
-    case AttemptResult::Delivered: return "delivered";
-    case AttemptResult::Deferred: return "deferred";
-    case AttemptResult::Bounced: return "bounced";
+    case AttemptResult::Delivered:
+      return "delivered";
+    case AttemptResult::Deferred:
+      return "deferred";
+    case AttemptResult::Bounced:
+      return "bounced";
   }
   return "deferred";
 }

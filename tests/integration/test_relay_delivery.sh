@@ -8,11 +8,13 @@ set -euo pipefail
 . "$(dirname "$0")/relay_env.sh"
 
 start_dns
-make_certs relay.test mx1.example.test  # the first host also gets an encrypted key
+make_certs relay.test mx1.example.test mx.relay.test  # the first host also gets an encrypted key
 ensure_loopback_address 127.0.1.1
 ensure_loopback_address 127.0.1.2
 start_postfix sink-tls 127.0.1.1 25 yes "$WORK/ca/mx1.example.test.pem" "$WORK/ca/mx1.example.test.key"
 start_postfix sink-clear 127.0.1.2 25 no
+# mx.relay.test presents a certificate from a CA nobody trusts.
+start_postfix sink-untrusted 127.0.1.3 25 yes "$WORK/ca/untrusted-mx.relay.test.pem" "$WORK/ca/untrusted-mx.relay.test.key"
 
 PORT=$(free_port 127.0.0.1)
 IPORT=$(free_port 127.0.0.1)
@@ -21,6 +23,10 @@ mkdir -p "$WORK/policy.d" "$WORK/acct"
 cat >"$WORK/policy.d/nostarttls.toml" <<T
 domain = "nostarttls.test"
 require_starttls = true
+T
+cat >"$WORK/policy.d/relay.toml" <<T
+domain = "relay.test"
+verify = "pkix"
 T
 cat >"$WORK/policy.d/example.toml" <<T
 domain = "example.test"
@@ -84,12 +90,7 @@ directory = "$WORK/acct"
 [logging]
 level = "debug"
 T
-# relay.test's key is only in encrypted form for the first host of make_certs;
-# use mx1's encrypted key naming if that is what the CA script produced.
-if [ ! -f "$WORK/ca/relay.test.enc.key" ]; then
-  sed -i "s#$WORK/ca/relay.test.enc.key#$WORK/ca/relay.test.key#; /key_password_file/d" "$WORK/relay.toml"
-fi
-
+check "the server key is stored encrypted" grep -q 'ENCRYPTED' "$WORK/ca/relay.test.enc.key"
 check "check-config accepts the test configuration" "$TLSRELAY_BIN" --config "$WORK/relay.toml" check-config
 start_relay relay "$WORK/relay.toml"
 
@@ -111,6 +112,13 @@ sleep 3
 check "require_starttls deferral recorded" bash -c "cat '$WORK'/acct/*.csv | grep -F user@nostarttls.test | grep -q ',deferred,'"
 check "deferral classified starttls-not-supported" bash -c "cat '$WORK'/acct/*.csv | grep -F user@nostarttls.test | grep -q starttls-not-supported"
 check "nothing reached the clear-text server" test "$(postfix_count sink-clear)" -eq 0
+
+# 2b. verify = "pkix" towards an untrusted certificate defers; nothing is sent.
+check "swaks submits to user@relay.test" \
+  swaks --silent 2 --server 127.0.0.1:$PORT --from sender@example.test --to user@relay.test
+check "untrusted certificate defers" wait_for_count "acct_rows user@relay.test | grep -c ',deferred,'" 1 20
+check "deferral classified certificate-not-trusted" bash -c "cat '$WORK'/acct/*.csv | grep -F user@relay.test | grep -q certificate-not-trusted"
+check "nothing reached the untrusted server" test "$(postfix_count sink-untrusted)" -eq 0
 
 # 3. An unauthorized source may not relay.
 out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.5 --from a@example.test --to b@example.test 2>&1 || true)

@@ -1,6 +1,8 @@
 // CachingResolver with a scripted inner resolver and a manual clock: TTL
 // expiry, caps, negative caching, short-lived failures, key normalization,
 // size bound and concurrent use.
+#include "dnssec/caching_resolver.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,8 +10,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include "dnssec/caching_resolver.h"
 
 namespace tlsrelay::dns {
 namespace {
@@ -182,11 +182,13 @@ TEST_F(CachingResolverTest, ClockGoingBackwardsDoesNotServeFromTheFuture) {
 
 TEST(CachingResolverBound, SizeStaysBounded) {
   auto fake = std::make_unique<FakeResolver>();
-  for (int i = 0; i < 50; ++i) fake->mx["d" + std::to_string(i) + ".test"] = mxAnswer(Outcome::Found, 100 + i);
+  for (int i = 0; i < 50; ++i)
+    fake->mx["d" + std::to_string(i) + ".test"] = mxAnswer(Outcome::Found, 100 + i);
   int64_t now = 0;
   CachePolicy policy;
   policy.max_entries = 10;
-  CachingResolver cache(std::move(fake), [&now] { return now; }, policy);
+  CachingResolver cache(
+      std::move(fake), [&now] { return now; }, policy);
   for (int i = 0; i < 50; ++i) cache.lookupMx("d" + std::to_string(i) + ".test");
   EXPECT_LE(cache.size(), 10u);
   EXPECT_GE(cache.size(), 1u);

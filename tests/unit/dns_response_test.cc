@@ -2,6 +2,8 @@
 // question matching, CNAME chains and loops, caps, hostile names, truncated
 // and random bytes (must never crash). Also A/AAAA merging, name and server
 // address parsing.
+#include "dnssec/dns_response.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "dnssec/dns_name.h"
-#include "dnssec/dns_response.h"
 #include "dnssec/server_address.h"
 
 namespace tlsrelay::dns {
@@ -22,7 +23,8 @@ constexpr uint16_t kTypeCname = 5, kTypeSoa = 6;
 // Builds DNS messages (RFC 1035 §4.1) without compression.
 class Wire {
  public:
-  Wire(uint16_t flags, std::string qname, uint16_t qtype) : flags_(flags), qname_(std::move(qname)), qtype_(qtype) {}
+  Wire(uint16_t flags, std::string qname, uint16_t qtype)
+      : flags_(flags), qname_(std::move(qname)), qtype_(qtype) {}
 
   Wire& answer(const std::string& owner, uint16_t type, uint32_t ttl, std::vector<uint8_t> rdata) {
     answers_.push_back(rr(owner, type, ttl, rdata));
@@ -88,7 +90,8 @@ class Wire {
   }
 
  private:
-  std::vector<uint8_t> rr(const std::string& owner, uint16_t type, uint32_t ttl, const std::vector<uint8_t>& rdata) {
+  std::vector<uint8_t> rr(const std::string& owner, uint16_t type, uint32_t ttl,
+                          const std::vector<uint8_t>& rdata) {
     std::vector<uint8_t> b;
     name(b, owner);
     u16(b, type);
@@ -123,12 +126,15 @@ TEST(DnsResponse, MxFoundSecureWithAdBit) {
 }
 
 TEST(DnsResponse, NoAdBitIsInsecure) {
-  auto wire = Wire(kOk, "example.test", kTypeMx).answer("example.test", kTypeMx, 300, Wire::mx(10, "mx.test")).bytes();
+  auto wire = Wire(kOk, "example.test", kTypeMx)
+                  .answer("example.test", kTypeMx, 300, Wire::mx(10, "mx.test"))
+                  .bytes();
   EXPECT_EQ(parseMxResponse(wire, "example.test", true).security, Security::Insecure);
 }
 
 TEST(DnsResponse, NullMx) {
-  auto wire = Wire(kOk | kAd, "nullmx.test", kTypeMx).answer("nullmx.test", kTypeMx, 300, Wire::mx(0, "")).bytes();
+  auto wire =
+      Wire(kOk | kAd, "nullmx.test", kTypeMx).answer("nullmx.test", kTypeMx, 300, Wire::mx(0, "")).bytes();
   MxAnswer a = parseMxResponse(wire, "nullmx.test", true);
   ASSERT_EQ(a.outcome, Outcome::Found) << a.why;
   ASSERT_EQ(a.records.size(), 1u);
@@ -164,8 +170,8 @@ TEST(DnsResponse, FailuresAreTempFail) {
       {"refused", Wire(kOk | kRefused, "x.test", kTypeMx).bytes(), "REFUSED"},
       {"truncated", Wire(kOk | kTc, "x.test", kTypeMx).bytes(), "truncated"},
       {"not a response", Wire(kRd, "x.test", kTypeMx).bytes(), "not a response"},
-      {"other name", Wire(kOk, "y.test", kTypeMx).answer("y.test", kTypeMx, 60, Wire::mx(1, "m.test")).bytes(),
-       "question"},
+      {"other name",
+       Wire(kOk, "y.test", kTypeMx).answer("y.test", kTypeMx, 60, Wire::mx(1, "m.test")).bytes(), "question"},
       {"other type", Wire(kOk, "x.test", kTypeTxt).bytes(), "question"},
       {"empty", {}, "malformed"},
       {"garbage", std::vector<uint8_t>(40, 0xff), "malformed"},
@@ -202,7 +208,8 @@ TEST(DnsResponse, CnameLoopAndLongChainsAreTempFail) {
   EXPECT_NE(a.why.find("loop"), std::string::npos) << a.why;
   Wire chain(kOk, "c0.test", kTypeA);
   for (int i = 0; i < 20; ++i) {
-    chain.answer("c" + std::to_string(i) + ".test", kTypeCname, 60, Wire::nameRdata("c" + std::to_string(i + 1) + ".test"));
+    chain.answer("c" + std::to_string(i) + ".test", kTypeCname, 60,
+                 Wire::nameRdata("c" + std::to_string(i + 1) + ".test"));
   }
   chain.answer("c20.test", kTypeA, 60, {127, 0, 0, 1});
   AddressAnswer b = parseAddressResponse(chain.bytes(), "c0.test", kTypeA, true);
@@ -212,7 +219,9 @@ TEST(DnsResponse, CnameLoopAndLongChainsAreTempFail) {
 
 TEST(DnsResponse, RecordsPerAnswerAreCapped) {
   Wire wire(kOk, "big.test", kTypeMx);
-  for (int i = 0; i < 150; ++i) wire.answer("big.test", kTypeMx, 60, Wire::mx(static_cast<uint16_t>(i), "h" + std::to_string(i) + ".test"));
+  for (int i = 0; i < 150; ++i)
+    wire.answer("big.test", kTypeMx, 60,
+                Wire::mx(static_cast<uint16_t>(i), "h" + std::to_string(i) + ".test"));
   MxAnswer a = parseMxResponse(wire.bytes(), "big.test", true);
   ASSERT_EQ(a.outcome, Outcome::Found);
   EXPECT_EQ(a.records.size(), kMaxRecordsPerAnswer);
@@ -221,7 +230,9 @@ TEST(DnsResponse, RecordsPerAnswerAreCapped) {
 
 TEST(DnsResponse, HostileNamesAreRejected) {
   // A space and a NUL inside a label: presentation form needs escapes.
-  auto bad_only = Wire(kOk, "x.test", kTypeMx).answer("x.test", kTypeMx, 60, Wire::mx(10, std::string("a b\0c.test", 10))).bytes();
+  auto bad_only = Wire(kOk, "x.test", kTypeMx)
+                      .answer("x.test", kTypeMx, 60, Wire::mx(10, std::string("a b\0c.test", 10)))
+                      .bytes();
   MxAnswer a = parseMxResponse(bad_only, "x.test", true);
   EXPECT_EQ(a.outcome, Outcome::TempFail);  // records existed, none usable: not NoData
   auto mixed = Wire(kOk, "x.test", kTypeMx)
@@ -273,7 +284,8 @@ TEST(DnsResponse, EveryTruncationAndRandomBytesAreSafe) {
   }
 }
 
-AddressAnswer half(Outcome o, std::vector<std::string> records, Security s = Security::Secure, uint32_t ttl = 300) {
+AddressAnswer half(Outcome o, std::vector<std::string> records, Security s = Security::Secure,
+                   uint32_t ttl = 300) {
   AddressAnswer a;
   a.outcome = o;
   a.records = std::move(records);
@@ -292,7 +304,8 @@ TEST(MergeAddressAnswers, Table) {
   EXPECT_EQ(both.security, Security::Secure);
   EXPECT_EQ(both.ttl, 200u);
 
-  auto v4_only = mergeAddressAnswers(half(Outcome::Found, {"127.0.1.1"}), half(Outcome::NoData, {}, Security::Insecure));
+  auto v4_only =
+      mergeAddressAnswers(half(Outcome::Found, {"127.0.1.1"}), half(Outcome::NoData, {}, Security::Insecure));
   EXPECT_EQ(v4_only.records, V{"127.0.1.1"});
   EXPECT_EQ(v4_only.security, Security::Insecure);
 
@@ -302,10 +315,14 @@ TEST(MergeAddressAnswers, Table) {
   EXPECT_LE(partial.ttl, 30u);
   EXPECT_NE(partial.why.find("A: timeout"), std::string::npos);
 
-  EXPECT_EQ(mergeAddressAnswers(half(Outcome::TempFail, {}), half(Outcome::NoData, {})).outcome, Outcome::TempFail);
-  EXPECT_EQ(mergeAddressAnswers(half(Outcome::NoData, {}), half(Outcome::NoData, {})).outcome, Outcome::NoData);
-  EXPECT_EQ(mergeAddressAnswers(half(Outcome::NxDomain, {}), half(Outcome::TempFail, {})).outcome, Outcome::NxDomain);
-  auto bogus = mergeAddressAnswers(half(Outcome::Found, {"1.2.3.4"}, Security::Bogus), half(Outcome::Found, {"::1"}));
+  EXPECT_EQ(mergeAddressAnswers(half(Outcome::TempFail, {}), half(Outcome::NoData, {})).outcome,
+            Outcome::TempFail);
+  EXPECT_EQ(mergeAddressAnswers(half(Outcome::NoData, {}), half(Outcome::NoData, {})).outcome,
+            Outcome::NoData);
+  EXPECT_EQ(mergeAddressAnswers(half(Outcome::NxDomain, {}), half(Outcome::TempFail, {})).outcome,
+            Outcome::NxDomain);
+  auto bogus =
+      mergeAddressAnswers(half(Outcome::Found, {"1.2.3.4"}, Security::Bogus), half(Outcome::Found, {"::1"}));
   EXPECT_EQ(bogus.security, Security::Bogus);
   EXPECT_TRUE(bogus.records.empty());
 }
@@ -313,8 +330,9 @@ TEST(MergeAddressAnswers, Table) {
 TEST(DnsName, Normalize) {
   EXPECT_EQ(normalizeDnsName("Example.TEST."), "example.test");
   EXPECT_EQ(normalizeDnsName("_25._tcp.mx1.example.test"), "_25._tcp.mx1.example.test");
-  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "a..b", ".a", "a b.test", "a\\032b.test", "\xc3\xa9.test", "a.test..",
-                          std::string(64, 'a') + ".test", std::string("a\0b", 3)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".", "..", "a..b", ".a", "a b.test", "a\\032b.test", "\xc3\xa9.test",
+                                "a.test..", std::string(64, 'a') + ".test", std::string("a\0b", 3)}) {
     EXPECT_FALSE(normalizeDnsName(bad).has_value()) << bad;
   }
   std::string long_ok;
@@ -342,8 +360,8 @@ TEST(ServerAddress, Parse) {
   auto d = parseServerAddress("::1");
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->ipv6);
-  for (const char* bad : {"", "localhost", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:5x", "[::1",
-                          "[::1]x", "1.2.3:53", "[::1]:"}) {
+  for (const char* bad : {"", "localhost", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:5x",
+                          "[::1", "[::1]x", "1.2.3:53", "[::1]:"}) {
     EXPECT_FALSE(parseServerAddress(bad).ok()) << bad;
   }
   // The bracketed form is the one smarthost uses too ("[192.0.2.25]:25").

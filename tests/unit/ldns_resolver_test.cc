@@ -1,8 +1,7 @@
 // The ldns resolver against the real private DNSSEC test bed
 // (tests/fixtures/dns_fixture.sh: nsd + validating unbound on loopback).
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -35,7 +34,9 @@ std::string g_unreachable = "127.0.53.99";
 // process takes a private /24 (127.53.N.0) guarded by a lock file, unless the
 // caller chose the addresses through the fixture's environment variables.
 void chooseAddresses() {
-  if (std::getenv("TLSRELAY_TEST_DNS_AUTH") != nullptr || std::getenv("TLSRELAY_TEST_DNS_RESOLVER") != nullptr) return;
+  if (std::getenv("TLSRELAY_TEST_DNS_AUTH") != nullptr ||
+      std::getenv("TLSRELAY_TEST_DNS_RESOLVER") != nullptr)
+    return;
   for (int i = 0; i < 200; ++i) {
     const int n = 20 + (static_cast<int>(getpid()) + i) % 200;
     const std::string lock = "/tmp/tlsrelay-dns-unit-127.53." + std::to_string(n) + ".lock";
@@ -53,7 +54,9 @@ void chooseAddresses() {
   }
 }
 
-std::string fixtureScript() { return std::string(TLSRELAY_SOURCE_DIR) + "/tests/fixtures/dns_fixture.sh"; }
+std::string fixtureScript() {
+  return std::string(TLSRELAY_SOURCE_DIR) + "/tests/fixtures/dns_fixture.sh";
+}
 
 class LdnsResolverTest : public ::testing::Test {
  protected:
@@ -70,7 +73,8 @@ class LdnsResolverTest : public ::testing::Test {
       setenv("TLSRELAY_TEST_DNS_EXTRA", extra.c_str(), 1);
     }
     const auto start = std::chrono::steady_clock::now();
-    const std::string command = "bash " + fixtureScript() + " start " + g_workdir + " > " + g_workdir + "/start.log 2>&1";
+    const std::string command =
+        "bash " + fixtureScript() + " start " + g_workdir + " > " + g_workdir + "/start.log 2>&1";
     const int rc = std::system(command.c_str());
     const auto elapsed =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
@@ -105,7 +109,8 @@ class LdnsResolverTest : public ::testing::Test {
 };
 
 TEST_F(LdnsResolverTest, FixtureWroteAllVariables) {
-  for (const char* name : {"DNS_AUTH_ADDR", "DNS_RESOLVER_ADDR", "DNS_PORT", "ROOT_KEY_FILE", "ROOT_DS_FILE"}) {
+  for (const char* name :
+       {"DNS_AUTH_ADDR", "DNS_RESOLVER_ADDR", "DNS_PORT", "ROOT_KEY_FILE", "ROOT_DS_FILE"}) {
     EXPECT_FALSE(g_env[name].empty()) << name;
   }
   EXPECT_TRUE(std::filesystem::exists(g_env["ROOT_KEY_FILE"]));
@@ -230,7 +235,8 @@ TEST_F(LdnsResolverTest, TxtStringsAreConcatenated) {
 }
 
 TEST_F(LdnsResolverTest, ExtraRecordsHookIsSignedIntoTheZone) {
-  if (std::string(std::getenv("TLSRELAY_TEST_DNS_EXTRA")) != g_workdir + "/extra.rr") GTEST_SKIP() << "caller's extras";
+  if (std::string(std::getenv("TLSRELAY_TEST_DNS_EXTRA")) != g_workdir + "/extra.rr")
+    GTEST_SKIP() << "caller's extras";
   auto resolver = makeLdnsResolver(config());
   TxtAnswer txt = resolver->lookupTxt("hooked.example.test");
   ASSERT_EQ(txt.outcome, Outcome::Found) << txt.why;
@@ -299,7 +305,8 @@ TEST_F(LdnsResolverTest, ConcurrentResolversFromFourThreads) {
       for (int i = 0; i < 20; ++i) {
         MxAnswer mx = resolver->lookupMx("example.test");
         AddressAnswer a = resolver->lookupAddresses("b.multi.test");
-        if (mx.outcome != Outcome::Found || mx.security != Security::Secure || a.records.size() != 2) ++failures;
+        if (mx.outcome != Outcome::Found || mx.security != Security::Secure || a.records.size() != 2)
+          ++failures;
       }
     });
   }
@@ -308,7 +315,8 @@ TEST_F(LdnsResolverTest, ConcurrentResolversFromFourThreads) {
   // One shared resolver (and cache) used by four threads at once.
   CachingResolver shared(makeLdnsResolver(config()), [] {
     return static_cast<int64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
   });
   threads.clear();
   for (int t = 0; t < 4; ++t) {

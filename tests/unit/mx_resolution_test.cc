@@ -1,13 +1,13 @@
 // planMx: RFC 5321 §5.1 ordering and implicit MX, RFC 7505 null MX, and the
 // DNS failure verdicts, as tables with a scripted random source.
+#include "dnssec/mx_resolution.h"
+
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <set>
 #include <string>
 #include <vector>
-
-#include "dnssec/mx_resolution.h"
 
 namespace tlsrelay::dns {
 namespace {
@@ -56,40 +56,106 @@ struct Case {
 
 TEST(PlanMx, Table) {
   const std::vector<Case> cases = {
-      {"single mx", "example.test", found({{10, "mx1.example.test"}}), {}, MxPlan::Kind::Hosts, {"mx1.example.test"}},
-      {"sorted by preference", "d.test", found({{30, "c.d.test"}, {10, "a.d.test"}, {20, "b.d.test"}}), {},
-       MxPlan::Kind::Hosts, {"a.d.test", "b.d.test", "c.d.test"}},
+      {"single mx",
+       "example.test",
+       found({{10, "mx1.example.test"}}),
+       {},
+       MxPlan::Kind::Hosts,
+       {"mx1.example.test"}},
+      {"sorted by preference",
+       "d.test",
+       found({{30, "c.d.test"}, {10, "a.d.test"}, {20, "b.d.test"}}),
+       {},
+       MxPlan::Kind::Hosts,
+       {"a.d.test", "b.d.test", "c.d.test"}},
       // Fisher-Yates over [a, b]: i=2, j = random % 2. 0 swaps a and b; 1 keeps them.
-      {"equal preferences swapped", "d.test", found({{10, "a.d.test"}, {10, "b.d.test"}, {20, "c.d.test"}}), {0},
-       MxPlan::Kind::Hosts, {"b.d.test", "a.d.test", "c.d.test"}},
-      {"equal preferences kept", "d.test", found({{10, "a.d.test"}, {10, "b.d.test"}, {20, "c.d.test"}}), {1},
-       MxPlan::Kind::Hosts, {"a.d.test", "b.d.test", "c.d.test"}},
+      {"equal preferences swapped",
+       "d.test",
+       found({{10, "a.d.test"}, {10, "b.d.test"}, {20, "c.d.test"}}),
+       {0},
+       MxPlan::Kind::Hosts,
+       {"b.d.test", "a.d.test", "c.d.test"}},
+      {"equal preferences kept",
+       "d.test",
+       found({{10, "a.d.test"}, {10, "b.d.test"}, {20, "c.d.test"}}),
+       {1},
+       MxPlan::Kind::Hosts,
+       {"a.d.test", "b.d.test", "c.d.test"}},
       // Three equal: i=3 j=random%3=2 (keep c last), i=2 j=0 (swap a,b).
-      {"three equal", "d.test", found({{5, "a.d.test"}, {5, "b.d.test"}, {5, "c.d.test"}}), {5, 4},
-       MxPlan::Kind::Hosts, {"b.d.test", "a.d.test", "c.d.test"}},
+      {"three equal",
+       "d.test",
+       found({{5, "a.d.test"}, {5, "b.d.test"}, {5, "c.d.test"}}),
+       {5, 4},
+       MxPlan::Kind::Hosts,
+       {"b.d.test", "a.d.test", "c.d.test"}},
       {"null mx", "nullmx.test", found({{0, ""}}), {}, MxPlan::Kind::NullMx, {}},
       {"two null records still null", "nullmx.test", found({{0, ""}, {0, ""}}), {}, MxPlan::Kind::NullMx, {}},
-      {"null next to real host is ignored", "m.test", found({{0, ""}, {10, "mx.m.test"}}), {}, MxPlan::Kind::Hosts,
+      {"null next to real host is ignored",
+       "m.test",
+       found({{0, ""}, {10, "mx.m.test"}}),
+       {},
+       MxPlan::Kind::Hosts,
        {"mx.m.test"}},
-      {"implicit mx on nodata", "nomx.test", outcome(Outcome::NoData), {}, MxPlan::Kind::Hosts, {"nomx.test"}},
-      {"implicit mx normalizes the domain", "NoMX.Test.", outcome(Outcome::NoData), {}, MxPlan::Kind::Hosts,
+      {"implicit mx on nodata",
+       "nomx.test",
+       outcome(Outcome::NoData),
+       {},
+       MxPlan::Kind::Hosts,
        {"nomx.test"}},
-      {"nxdomain is no such domain", "nonexistent.test", outcome(Outcome::NxDomain), {}, MxPlan::Kind::NoSuchDomain,
+      {"implicit mx normalizes the domain",
+       "NoMX.Test.",
+       outcome(Outcome::NoData),
+       {},
+       MxPlan::Kind::Hosts,
+       {"nomx.test"}},
+      {"nxdomain is no such domain",
+       "nonexistent.test",
+       outcome(Outcome::NxDomain),
+       {},
+       MxPlan::Kind::NoSuchDomain,
        {}},
-      {"tempfail", "t.test", outcome(Outcome::TempFail, Security::Insecure, "SERVFAIL"), {}, MxPlan::Kind::TempFail,
+      {"tempfail",
+       "t.test",
+       outcome(Outcome::TempFail, Security::Insecure, "SERVFAIL"),
+       {},
+       MxPlan::Kind::TempFail,
        {}},
-      {"bogus found is never used", "bogus.test", found({{10, "mx.bogus.test"}}, Security::Bogus), {},
-       MxPlan::Kind::Bogus, {}},
-      {"bogus nodata is no implicit mx", "bogus.test", outcome(Outcome::NoData, Security::Bogus), {},
-       MxPlan::Kind::Bogus, {}},
-      {"bogus nxdomain is no bounce", "bogus.test", outcome(Outcome::NxDomain, Security::Bogus), {},
-       MxPlan::Kind::Bogus, {}},
-      {"duplicate host keeps best preference", "d.test", found({{20, "a.d.test"}, {10, "A.d.test."}}), {},
-       MxPlan::Kind::Hosts, {"a.d.test"}},
-      {"invalid host names dropped", "d.test", found({{10, "bad name"}, {20, "ok.d.test"}}), {}, MxPlan::Kind::Hosts,
+      {"bogus found is never used",
+       "bogus.test",
+       found({{10, "mx.bogus.test"}}, Security::Bogus),
+       {},
+       MxPlan::Kind::Bogus,
+       {}},
+      {"bogus nodata is no implicit mx",
+       "bogus.test",
+       outcome(Outcome::NoData, Security::Bogus),
+       {},
+       MxPlan::Kind::Bogus,
+       {}},
+      {"bogus nxdomain is no bounce",
+       "bogus.test",
+       outcome(Outcome::NxDomain, Security::Bogus),
+       {},
+       MxPlan::Kind::Bogus,
+       {}},
+      {"duplicate host keeps best preference",
+       "d.test",
+       found({{20, "a.d.test"}, {10, "A.d.test."}}),
+       {},
+       MxPlan::Kind::Hosts,
+       {"a.d.test"}},
+      {"invalid host names dropped",
+       "d.test",
+       found({{10, "bad name"}, {20, "ok.d.test"}}),
+       {},
+       MxPlan::Kind::Hosts,
        {"ok.d.test"}},
-      {"only invalid hosts is tempfail, not implicit mx", "d.test", found({{10, "bad name"}}), {},
-       MxPlan::Kind::TempFail, {}},
+      {"only invalid hosts is tempfail, not implicit mx",
+       "d.test",
+       found({{10, "bad name"}}),
+       {},
+       MxPlan::Kind::TempFail,
+       {}},
       {"found but empty is tempfail", "d.test", found({}), {}, MxPlan::Kind::TempFail, {}},
       {"invalid domain", "a..b", found({{10, "mx.test"}}), {}, MxPlan::Kind::NoSuchDomain, {}},
   };
@@ -124,7 +190,8 @@ TEST(PlanMx, TempFailKeepsTheReason) {
 TEST(PlanMx, ShuffleOnlyWithinEqualPreferences) {
   // Whatever the random source says, preference order holds.
   std::vector<MxRecord> records;
-  for (int i = 0; i < 30; ++i) records.push_back({static_cast<uint16_t>(i % 3 * 10), "h" + std::to_string(i) + ".test"});
+  for (int i = 0; i < 30; ++i)
+    records.push_back({static_cast<uint16_t>(i % 3 * 10), "h" + std::to_string(i) + ".test"});
   uint32_t state = 12345;
   auto lcg = [&state] { return state = state * 1103515245u + 12345u; };
   for (int round = 0; round < 50; ++round) {
