@@ -57,7 +57,10 @@ make_certs() {  # make_certs HOST...
 start_postfix() {  # start_postfix NAME IP PORT yes|no [CERT KEY]
   local name=$1
   shift
+  # One retry: a Postfix of the previous test on the same address may still be
+  # exiting (its master lingers ~1 s after stop).
   bash "$TLSRELAY_SOURCE_DIR/tests/fixtures/postfix_sink.sh" start "$WORK/$name" "$@" >"$WORK/$name.out" 2>&1 \
+    || { sleep 2; bash "$TLSRELAY_SOURCE_DIR/tests/fixtures/postfix_sink.sh" start "$WORK/$name" "$@" >>"$WORK/$name.out" 2>&1; } \
     || { cat "$WORK/$name.out" >&2; die "postfix $name failed to start"; }
   CLEANUP_CMDS+=("bash '$TLSRELAY_SOURCE_DIR/tests/fixtures/postfix_sink.sh' stop '$WORK/$name'")
 }
