@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev git
   libuv1-dev libssl-dev libldns-dev ldnsutils libcurl4-openssl-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libcrypt-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev

@@ -8,6 +8,14 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 
 bash scripts/install-deps.sh
 
+echo "== clang-format"
+unformatted=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
+if [ "$unformatted" != 0 ]; then
+  git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 | grep 'warning:' | head -n 20
+  echo "clang-format: $unformatted places differ from .clang-format (run clang-format -i)"
+  exit 1
+fi
+
 echo "== build (RelWithDebInfo)"
 bash scripts/build.sh
 
