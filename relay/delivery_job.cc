@@ -35,6 +35,9 @@ OutboundMessage toOutbound(const JobMessage& m) {
   out.mail_from = e.mail_from;
   out.body_8bit = e.flags.body_8bit;
   out.smtputf8 = e.flags.smtputf8;
+  // RFC 8689: the client session refuses to send a REQUIRETLS message unless
+  // TLS is up and the server offers REQUIRETLS, so it never leaves in clear.
+  out.requiretls = e.flags.requiretls;
   out.envid = e.envid;
   out.ret = e.ret;
   for (size_t i : m.recipients) {

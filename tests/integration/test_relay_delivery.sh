@@ -65,6 +65,11 @@ relay = false
 allow_plaintext_auth = false
 require_starttls_before_auth = true
 
+[[source]]
+cidr = ["127.0.0.7/32"]
+relay = true
+max_connections = 1
+
 [spool]
 directory = "$WORK/spool"
 
@@ -123,6 +128,19 @@ check "nothing reached the untrusted server" test "$(postfix_count sink-untruste
 # 3. An unauthorized source may not relay.
 out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.5 --from a@example.test --to b@example.test 2>&1 || true)
 check "relay refused for unauthorized source with 554" grep -qE '<\*\* 55[04] ' <<<"$out"
+
+# 3b. Per-source max_connections: the second concurrent connection gets 421.
+out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.7 --from a@example.test --to b@example.test 2>&1 || true)
+check "first connection from a max_connections=1 source is served" grep -qE '^<- +220 ' <<<"$out"
+/usr/bin/python3 - "$PORT" >"$WORK/maxconn.out" 2>&1 <<'PY' || true
+import socket, sys, time
+port = int(sys.argv[1])
+held = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.7", 0))
+held.recv(512)
+second = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.7", 0))
+print(second.recv(512).decode().strip())
+PY
+check "second concurrent connection from that source gets 421" grep -q '^421 ' "$WORK/maxconn.out"
 
 # 4. AUTH over plaintext refused where required; accepted after STARTTLS.
 out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.6 --auth PLAIN --auth-user alice \
