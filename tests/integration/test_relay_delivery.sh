@@ -87,7 +87,7 @@ ca_bundle = "$CA"
 initial = "2s"
 max_interval = "5s"
 max_lifetime = "1h"
-delay_notice = "0s"
+delay_notice = "3s"
 
 [accounting]
 directory = "$WORK/acct"
@@ -117,6 +117,12 @@ sleep 3
 check "require_starttls deferral recorded" bash -c "cat '$WORK'/acct/*.csv | grep -F user@nostarttls.test | grep -q ',deferred,'"
 check "deferral classified starttls-not-supported" bash -c "cat '$WORK'/acct/*.csv | grep -F user@nostarttls.test | grep -q starttls-not-supported"
 check "nothing reached the clear-text server" test "$(postfix_count sink-clear)" -eq 0
+
+# 2a. Still deferred after delay_notice (3 s): the sender gets a delay DSN.
+check "delay notice reaches the sender" wait_for_count "grep -rlE 'Action: delayed' '$WORK/sink-tls/mail/new' | xargs -r grep -l 'user@nostarttls.test' | wc -l" 1 30
+dsn=$(grep -rlE 'Action: delayed' "$WORK/sink-tls/mail/new" | xargs -r grep -l 'user@nostarttls.test' | head -n1)
+check "delay notice is a multipart/report with the null sender" bash -c "grep -q '^Return-Path: <>' '$dsn' && grep -q 'report-type=delivery-status' '$dsn'"
+check "only one delay notice per message" test "$(grep -rlE 'Action: delayed' "$WORK/sink-tls/mail/new" | xargs -r grep -l 'Final-Recipient: rfc822; *user@nostarttls.test' | wc -l)" -eq 1
 
 # 2b. verify = "pkix" towards an untrusted certificate defers; nothing is sent.
 check "swaks submits to user@relay.test" \
@@ -168,8 +174,8 @@ before=$(postfix_count sink-tls)
 check "swaks submits to user@nullmx.test" \
   swaks --silent 2 --server 127.0.0.1:$PORT --from bounce-me@example.test --to user@nullmx.test
 check "null MX recorded as bounced 5.1.10" wait_for_count "acct_rows user@nullmx.test | grep -c ',bounced,5.1.10,'" 1 20
-check "DSN reached the sender's mailbox" wait_for_count "grep -rl 'report-type=delivery-status' '$WORK/sink-tls/mail/new' | wc -l" 1 30
-dsn=$(grep -rl 'report-type=delivery-status' "$WORK/sink-tls/mail/new" | head -n1)
+check "DSN reached the sender's mailbox" wait_for_count "grep -rl 'report-type=delivery-status' '$WORK/sink-tls/mail/new' | xargs -r grep -l 'user@nullmx.test' | wc -l" 1 30
+dsn=$(grep -rl 'report-type=delivery-status' "$WORK/sink-tls/mail/new" | xargs -r grep -l 'user@nullmx.test' | head -n1)
 check "DSN has the null sender" grep -q '^Return-Path: <>' "$dsn"
 check "DSN names the failed recipient" grep -qi 'Final-Recipient: rfc822; *user@nullmx.test' "$dsn"
 check "DSN carries status 5.1.10" grep -qi 'Status: 5.1.10' "$dsn"
@@ -193,7 +199,7 @@ did=$(id_of opdelete@example.test)
 check "queue list finds both deferred messages" test -n "$bid" -a -n "$did"
 check "queue show lists the pending recipient" bash -c "'$TLSRELAY_BIN' --config '$WORK/relay.toml' queue show '$bid' | grep -q 'op1@nostarttls.test  pending'"
 check "queue bounce accepted" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue bounce "$bid"
-check "operator bounce sends a DSN to the sender" wait_for_count "grep -rl 'Final-Recipient: rfc822; *op1@nostarttls.test' '$WORK/sink-tls/mail/new' | wc -l" 1 20
+check "operator bounce sends a DSN to the sender" wait_for_count "grep -rl 'Action: failed' '$WORK/sink-tls/mail/new' | xargs -r grep -l 'Final-Recipient: rfc822; *op1@nostarttls.test' | wc -l" 1 20
 check "queue delete accepted" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue delete "$did"
 gone() { for _ in $(seq 1 50); do "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue list | grep -q "<$1>" || return 0; sleep 0.2; done; return 1; }
 check "deleted message leaves the queue" gone opdelete@example.test
