@@ -118,7 +118,9 @@ void Connection::flushCiphertext() {
 
 void Connection::write(std::string_view plaintext) {
   if (closing_ || plaintext.empty()) return;
-  if (tls_ && !handshaking_) {
+  if (tls_) {
+    // During the handshake the engine holds the bytes until it is done: once
+    // TLS has started nothing may leave in clear.
     tls_->writePlaintext(plaintext);
     flushCiphertext();
   } else {
