@@ -416,11 +416,10 @@ void DeliveryEngine::sendBounce(const Envelope& original,
     return;
   }
   auto it = messages_.find(original.queue_id);
+  // Callers load the data first (delivery runs carry it; operator bounces read
+  // it on the thread pool); without it the DSN still goes, without the copy.
   std::shared_ptr<const std::string> data = it != messages_.end() ? it->second.data : nullptr;
-  if (!data) {
-    auto loaded = spool_->readData(original.queue_id);  // rare path (recovered message); small blocking read
-    data = std::make_shared<const std::string>(loaded.ok() ? std::move(loaded.value()) : std::string());
-  }
+  if (!data) data = std::make_shared<const std::string>();
   DsnInput in;
   in.reporting_mta = config_->hostname;
   in.original_queue_id = original.queue_id;
@@ -504,6 +503,46 @@ Status DeliveryEngine::bounceMessage(const std::string& id) {
   if (it->second.in_flight > 0)
     return makeError("message " + id + " is being delivered right now; try again");
   queues_.remove(id);
+  if (it->second.data) {
+    failPendingByOperator(id);
+    return okStatus();
+  }
+  // The DSN returns the message, whose data is on disk only: read it on the
+  // thread pool, holding the message back from delivery meanwhile.
+  struct ReadWork {
+    uv_work_t work;
+    DeliveryEngine* engine;
+    std::string id;
+    Result<std::string> data = makeError("not read");
+  };
+  it->second.in_flight += 1;
+  auto* w = new ReadWork{{}, this, id};
+  w->work.data = w;
+  uv_queue_work(
+      loop_, &w->work,
+      [](uv_work_t* req) {
+        auto* r = static_cast<ReadWork*>(req->data);
+        r->data = r->engine->spool_->readData(r->id);
+      },
+      [](uv_work_t* req, int) {
+        std::unique_ptr<ReadWork> r(static_cast<ReadWork*>(req->data));
+        auto entry = r->engine->messages_.find(r->id);
+        if (entry == r->engine->messages_.end()) return;
+        entry->second.in_flight -= 1;
+        if (r->data.ok()) {
+          entry->second.data = std::make_shared<const std::string>(std::move(r->data.value()));
+        } else {
+          log::warn("queue", "message data unreadable; the DSN carries no copy of it",
+                    {{"id", r->id}, {"error", r->data.error().message}});
+        }
+        r->engine->failPendingByOperator(r->id);
+      });
+  return okStatus();
+}
+
+void DeliveryEngine::failPendingByOperator(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
   Envelope& env = *it->second.envelope;
   std::vector<std::pair<size_t, std::string>> failed;
   for (size_t i = 0; i < env.recipients.size(); ++i) {
@@ -514,7 +553,6 @@ Status DeliveryEngine::bounceMessage(const std::string& id) {
   }
   sendBounce(env, failed, false, [this, id] { persistState(id); });
   log::info("queue", "message bounced by operator", {{"id", id}});
-  return okStatus();
 }
 
 void DeliveryEngine::drain(std::function<void()> done) {

@@ -64,6 +64,7 @@ class DeliveryEngine {
   void sendBounce(const Envelope& original, const std::vector<std::pair<size_t, std::string>>& failed,
                   bool delay_notice, std::function<void()> after_stored = {});
   void persistState(const std::string& id);
+  void failPendingByOperator(const std::string& id);
   void finishMessage(const std::string& id);
   std::string destinationOf(const std::string& recipient) const;
   std::shared_ptr<TlsContext> clientTls(const TlsDecision& decision);

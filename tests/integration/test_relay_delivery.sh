@@ -200,6 +200,8 @@ check "queue list finds both deferred messages" test -n "$bid" -a -n "$did"
 check "queue show lists the pending recipient" bash -c "'$TLSRELAY_BIN' --config '$WORK/relay.toml' queue show '$bid' | grep -q 'op1@nostarttls.test  pending'"
 check "queue bounce accepted" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue bounce "$bid"
 check "operator bounce sends a DSN to the sender" wait_for_count "grep -rl 'Action: failed' '$WORK/sink-tls/mail/new' | xargs -r grep -l 'Final-Recipient: rfc822; *op1@nostarttls.test' | wc -l" 1 20
+opdsn=$(grep -rl 'Action: failed' "$WORK/sink-tls/mail/new" | xargs -r grep -l 'Final-Recipient: rfc822; *op1@nostarttls.test' | head -n1)
+check "operator bounce returns the original message" grep -qE 'Content-Type: (message/rfc822|text/rfc822-headers)' "$opdsn"
 check "queue delete accepted" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue delete "$did"
 gone() { for _ in $(seq 1 50); do "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue list | grep -q "<$1>" || return 0; sleep 0.2; done; return 1; }
 check "deleted message leaves the queue" gone opdelete@example.test
