@@ -170,6 +170,10 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
   cb.results = [this](JobMessage& m, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
                       const AttemptInfo& info) { applyResults(m, outcomes, info); };
   cb.next_message = [this, destination]() { return takeMessage(destination); };
+  cb.hop_failed = [this](const JobMessage& m, const RecipientOutcome& outcome, const AttemptInfo& info) {
+    for (size_t i : m.recipients)
+      observeAttempt(*m.envelope, i, AttemptResult::Deferred, outcome.status, outcome.response, info);
+  };
   cb.idle = [this, destination](std::function<void(std::optional<JobMessage>)> wake) {
     uint64_t token = ++next_idle_token_;
     idle_[destination].push_back(IdleConnection{token, std::move(wake)});
@@ -262,6 +266,28 @@ std::shared_ptr<TlsContext> DeliveryEngine::clientTls(const TlsDecision& d) {
   return ctx.value();
 }
 
+void DeliveryEngine::observeAttempt(const Envelope& env, size_t index, AttemptResult result,
+                                    const std::string& status, const std::string& response,
+                                    const AttemptInfo& info) {
+  DeliveryAttempt a;
+  a.time = now();
+  a.queue_id = env.queue_id;
+  a.sender = env.mail_from;
+  a.recipient = env.recipients[index].address;
+  a.domain = domainOf(a.recipient);
+  a.mx_host = info.mx_host;
+  a.ip = info.ip;
+  a.result = result;
+  a.dsn_status = status;
+  a.response = response;
+  a.tls_protocol = info.tls_protocol;
+  a.tls_cipher = info.tls_cipher;
+  a.verification = info.verification;
+  a.policy_source = info.policy_source;
+  a.result_type = info.result_type;
+  for (auto* o : observers_) o->onAttempt(a);
+}
+
 void DeliveryEngine::applyResults(JobMessage& message,
                                   const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
                                   const AttemptInfo& info) {
@@ -293,38 +319,23 @@ void DeliveryEngine::applyResults(JobMessage& message,
                  "s; last error: " + response;
       r.last_response = response;
     }
-    DeliveryAttempt a;
-    a.time = t;
-    a.queue_id = id;
-    a.sender = env.mail_from;
-    a.recipient = r.address;
-    a.domain = domainOf(r.address);
-    a.mx_host = info.mx_host;
-    a.ip = info.ip;
-    a.dsn_status = status;
-    a.response = response;
-    a.tls_protocol = info.tls_protocol;
-    a.tls_cipher = info.tls_cipher;
-    a.verification = info.verification;
-    a.policy_source = info.policy_source;
-    a.result_type = info.result_type;
+    AttemptResult result = AttemptResult::Deferred;
     switch (verdict) {
       case RecipientVerdict::Delivered:
         r.state = RecipientState::Delivered;
-        a.result = AttemptResult::Delivered;
+        result = AttemptResult::Delivered;
         break;
       case RecipientVerdict::Fail:
         r.state = RecipientState::Failed;
-        a.result = AttemptResult::Bounced;
+        result = AttemptResult::Bounced;
         failed.emplace_back(index, status);
         break;
       case RecipientVerdict::Retry:
-        a.result = AttemptResult::Deferred;
         retry_item.recipients.push_back(static_cast<uint32_t>(index));
         break;
     }
-    for (auto* o : observers_) o->onAttempt(a);
-    log::info("delivery", toString(a.result),
+    observeAttempt(env, index, result, status, response, info);
+    log::info("delivery", toString(result),
               {{"id", id},
                {"to", r.address},
                {"mx", info.mx_host},

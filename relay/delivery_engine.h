@@ -60,6 +60,8 @@ class DeliveryEngine {
   void startJob(const std::string& destination, std::vector<WorkItem> items);
   void applyResults(JobMessage& message, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
                     const AttemptInfo& info);
+  void observeAttempt(const Envelope& env, size_t index, AttemptResult result, const std::string& status,
+                      const std::string& response, const AttemptInfo& info);
   void afterUpdate(const std::string& id);
   void sendBounce(const Envelope& original, const std::vector<std::pair<size_t, std::string>>& failed,
                   bool delay_notice, std::function<void()> after_stored = {});

@@ -439,6 +439,9 @@ void DeliveryJob::tryNextTarget() {
 }
 
 void DeliveryJob::connectionDone() {
+  bool another_hop = next_target_ < targets_.size() || retry_without_tls_;
+  if (another_hop && callbacks_.hop_failed)
+    for (const auto& m : pending_) callbacks_.hop_failed(m, last_failure_, last_info_);
   tryNextTarget();
 }
 

@@ -75,6 +75,9 @@ class DeliveryJob {
     // token for cancel_idle (when the connection goes away or its idle time ends).
     std::function<uint64_t(std::function<void(std::optional<JobMessage>)> wake)> idle;
     std::function<void(uint64_t token)> cancel_idle;
+    // A next hop failed and the run goes on with another: the attempt is
+    // accounted for, but no recipient state changes.
+    std::function<void(const JobMessage&, const RecipientOutcome&, const AttemptInfo&)> hop_failed;
     // The job is over; it deletes itself right after this returns.
     std::function<void()> finished;
   };

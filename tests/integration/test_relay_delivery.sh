@@ -131,6 +131,14 @@ check "untrusted certificate defers" wait_for_count "acct_rows user@relay.test |
 check "deferral classified certificate-not-trusted" bash -c "cat '$WORK'/acct/*.csv | grep -F user@relay.test | grep -q certificate-not-trusted"
 check "nothing reached the untrusted server" test "$(postfix_count sink-untrusted)" -eq 0
 
+# 2c. Every next hop tried is accounted for: multi.test has three MX hosts
+# (four addresses) and nothing listens on any of them.
+check "swaks submits to user@multi.test" \
+  swaks --silent 2 --server 127.0.0.1:$PORT --from sender@example.test --to user@multi.test
+check "one deferred row per address tried" wait_for_count "acct_rows user@multi.test | grep ',deferred,' | cut -d, -f7 | sort -u | wc -l" 4 20
+check "the two preference-10 hosts are tried before the preference-20 one" \
+  bash -c "acct_rows() { cat '$WORK'/acct/*.csv | grep -F -- \"\$1\"; }; acct_rows user@multi.test | head -n 4 | cut -d, -f6 | tail -n 1 | grep -q '^c.multi.test$'"
+
 # 3. An unauthorized source may not relay.
 out=$(swaks --server 127.0.0.1:$PORT --local-interface 127.0.0.5 --from a@example.test --to b@example.test 2>&1 || true)
 check "relay refused for unauthorized source with 554" grep -qE '<\*\* 55[04] ' <<<"$out"
