@@ -37,13 +37,17 @@ directory = "$WORK/acct"
 T
 
 start_relay relay "$WORK/relay.toml"
+: >"$WORK/acked"
 /usr/bin/python3 "$TLSRELAY_SOURCE_DIR/tests/tools/tagged_sender.py" --port "$PORT" --count "$COUNT" \
   --acked "$WORK/acked" --deadline 600 &
 SENDER=$!
 
+# Kill at fixed points of progress (acknowledged messages), not at fixed
+# times, so a fast machine cannot finish the load between two kills.
 kills=0
-for delay in 0.3 0.4 0.3 0.5 0.3 0.4 0.3 0.5; do
-  sleep "$delay"
+for threshold in 250 600 950 1300 1650; do
+  [ "$threshold" -lt "$COUNT" ] || break
+  while pid_alive "$SENDER" && [ "$(wc -l <"$WORK/acked")" -lt "$threshold" ]; do sleep 0.02; done
   pid_alive "$SENDER" || break
   kill -KILL "$RELAY_PID"
   wait "$RELAY_PID" 2>/dev/null || true
