@@ -118,10 +118,6 @@ int runServe(const std::string& config_path) {
   }
   d.spool = std::move(spool.value());
   auto recovery = d.spool->recover();
-  log::info("spool", "recovered spool",
-            {{"messages", std::to_string(recovery.messages.size())},
-             {"quarantined", std::to_string(recovery.quarantined)},
-             {"tmp_removed", std::to_string(recovery.tmp_removed)}});
 
   auto servers = resolverAddresses(cfg);
   if (!servers.ok() || servers->empty()) {

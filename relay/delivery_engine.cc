@@ -140,7 +140,7 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
   std::string domain;
   for (auto& item : items) {
     auto it = messages_.find(item.queue_id);
-    if (it == messages_.end() || it->second.deleted) continue;
+    if (it == messages_.end()) continue;
     Entry& e = it->second;
     JobMessage m;
     m.envelope = e.envelope;
@@ -227,7 +227,7 @@ std::optional<JobMessage> DeliveryEngine::takeMessage(const std::string& destina
   int64_t t = now();
   while (auto item = queues_.takeNextReady(destination, t)) {
     auto it = messages_.find(item->queue_id);
-    if (it == messages_.end() || it->second.deleted) continue;
+    if (it == messages_.end()) continue;
     Entry& e = it->second;
     if (!e.data) {
       queues_.add(std::move(*item));

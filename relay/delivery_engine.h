@@ -51,7 +51,6 @@ class DeliveryEngine {
     std::shared_ptr<Envelope> envelope;
     std::shared_ptr<const std::string> data;
     int in_flight = 0;  // recipients currently in a delivery run
-    bool deleted = false;
   };
   void schedule(const std::string& id, Entry& entry);
   void pump();

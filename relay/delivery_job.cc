@@ -120,7 +120,6 @@ class OutboundConnection : public Connection::Handler {
         info_.result_type = resultTypeForVerification(v);
         failure_ =
             transientFailure("certificate of " + target_.mx_host + " not verified: " + v.error, "4.7.5");
-        policy_refused_ = true;
         conn_->abort();
         return;
       }
@@ -278,7 +277,6 @@ class OutboundConnection : public Connection::Handler {
   RecipientOutcome failure_ = transientFailure("connection closed");
   AttemptInfo info_;
   bool tls_failed_ = false;
-  bool policy_refused_ = false;
   uint64_t idle_token_ = 0;
 };
 

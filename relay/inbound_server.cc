@@ -28,7 +28,6 @@ class InboundSession : public Connection::Handler {
   InboundSession(InboundServer* server, std::shared_ptr<const InboundSettings> settings, bool implicit_tls)
       : server_(server), settings_(std::move(settings)), implicit_tls_(implicit_tls) {}
 
-  // Returns false when the connection was refused (already answered/closed).
   void start(Connection* conn) {
     conn_ = conn;
     client_ip_ = conn_->peerAddress();

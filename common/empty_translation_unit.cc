@@ -1,1 +1,0 @@
-// Placeholder translation unit for a folder library that has no sources yet.
