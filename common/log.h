@@ -17,6 +17,10 @@ using Field = std::pair<std::string_view, std::string>;
 
 void setLevel(Level level);
 Level level();
+// For hot paths: build a line's fields only when it will be written.
+inline bool enabled(Level l) {
+  return l >= level();
+}
 bool parseLevel(std::string_view text, Level& out);
 
 void write(Level level, std::string_view stage, std::string_view message,

@@ -335,14 +335,15 @@ void DeliveryEngine::applyResults(JobMessage& message,
         break;
     }
     observeAttempt(env, index, result, status, response, info);
-    log::info("delivery", toString(result),
-              {{"id", id},
-               {"to", r.address},
-               {"mx", info.mx_host},
-               {"ip", info.ip},
-               {"status", status},
-               {"tls", info.tls_protocol},
-               {"response", response}});
+    if (log::enabled(log::Level::Info))
+      log::info("delivery", toString(result),
+                {{"id", id},
+                 {"to", r.address},
+                 {"mx", info.mx_host},
+                 {"ip", info.ip},
+                 {"status", status},
+                 {"tls", info.tls_protocol},
+                 {"response", response}});
   }
   // A failed recipient's state is written only once its DSN is durable, so a
   // crash in between re-fails it (a second DSN) rather than losing the notice.

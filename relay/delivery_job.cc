@@ -426,12 +426,13 @@ void DeliveryJob::tryNextTarget() {
   }
   const JobTarget& target = targets_[next_target_++];
   TlsDecision decision = decideTls(target);
-  log::debug("delivery", "trying next hop",
-             {{"domain", domain_},
-              {"mx", target.mx_host},
-              {"ip", target.ip},
-              {"starttls", toString(decision.starttls)},
-              {"policy", decision.policy_source}});
+  if (log::enabled(log::Level::Debug))
+    log::debug("delivery", "trying next hop",
+               {{"domain", domain_},
+                {"mx", target.mx_host},
+                {"ip", target.ip},
+                {"starttls", toString(decision.starttls)},
+                {"policy", decision.policy_source}});
   auto* oc = new OutboundConnection(this, target, decision, allow_tls);
   oc->start();
 }

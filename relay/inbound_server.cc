@@ -195,12 +195,13 @@ class InboundSession : public Connection::Handler {
     server_->committer_->store(envelope, data, [this, envelope, data](const Status& status) {
       waiting_ = false;
       if (status.ok()) {
-        log::info("smtpd", "message accepted",
-                  {{"id", envelope->queue_id},
-                   {"client", client_ip_},
-                   {"from", envelope->mail_from},
-                   {"rcpts", std::to_string(envelope->recipients.size())},
-                   {"size", std::to_string(data->size())}});
+        if (log::enabled(log::Level::Info))
+          log::info("smtpd", "message accepted",
+                    {{"id", envelope->queue_id},
+                     {"client", client_ip_},
+                     {"from", envelope->mail_from},
+                     {"rcpts", std::to_string(envelope->recipients.size())},
+                     {"size", std::to_string(data->size())}});
         server_->accepted_(envelope, data);
       } else {
         log::error("spool", "could not store message",

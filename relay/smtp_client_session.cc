@@ -86,7 +86,8 @@ std::chrono::seconds SmtpClientSession::currentTimeout() const {
 
 void SmtpClientSession::enterState(State next) {
   if (next == state_) return;
-  log::debug("smtp", std::string(info(state_).name) + " -> " + info(next).name, {{"id", config_.log_id}});
+  if (log::enabled(log::Level::Debug))
+    log::debug("smtp", std::string(info(state_).name) + " -> " + info(next).name, {{"id", config_.log_id}});
   state_ = next;
 }
 

@@ -131,7 +131,9 @@ bool SmtpServerSession::tlsActive() const {
 
 void SmtpServerSession::enterState(State next) {
   if (next == state_) return;
-  log::debug(kStage, "state", {{"client", client_ip_}, {"from", stateName(state_)}, {"to", stateName(next)}});
+  if (log::enabled(log::Level::Debug))
+    log::debug(kStage, "state",
+               {{"client", client_ip_}, {"from", stateName(state_)}, {"to", stateName(next)}});
   state_ = next;
 }
 
@@ -239,7 +241,8 @@ void SmtpServerSession::handleLine(std::string_view line) {
 void SmtpServerSession::handleCommand(std::string_view line) {
   smtp::Command cmd = smtp::parseCommandLine(line);
   if (cmd.verb != smtp::Verb::Auth) {  // AUTH lines may carry credentials: never logged
-    log::debug(kStage, "command", {{"client", client_ip_}, {"verb", cmd.verb_text}});
+    if (log::enabled(log::Level::Debug))
+      log::debug(kStage, "command", {{"client", client_ip_}, {"verb", cmd.verb_text}});
   }
   if (line.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos) {
     replyError("501 5.5.2 Error: control characters in command");
@@ -459,11 +462,6 @@ void SmtpServerSession::finishData() {
   message.envelope = std::move(envelope_);
   message.envelope.size = message.data.size();
   pending_queue_id_ = message.envelope.queue_id;
-  log::info(kStage, "message received",
-            {{"client", client_ip_},
-             {"id", pending_queue_id_},
-             {"recipients", std::to_string(message.envelope.recipients.size())},
-             {"size", std::to_string(message.envelope.size)}});
   resetTransaction();
   enterState(State::WaitStore);
   Event event{EventKind::MessageReady, {}, {}, std::move(message)};
