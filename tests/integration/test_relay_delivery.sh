@@ -193,6 +193,42 @@ before=$(postfix_count sink-tls)
 check "smtp-source sends 200 messages" smtp-source -s 5 -m 200 -l 2048 -f load@example.test -t load@example.test 127.0.0.1:$PORT
 check "all 200 delivered" wait_for_count "postfix_count sink-tls" $((before + 200)) 60
 
+# 7b. Misbehaving clients: one hangs up right after the final dot (before it
+# can read the 250), one sends binary garbage with no line end, one speaks
+# garbage to the implicit-TLS port. The relay stays up and the first message,
+# being on disk, is delivered anyway.
+before=$(postfix_count sink-tls)
+/usr/bin/python3 - "$PORT" "$IPORT" <<'PY'
+import os, socket, sys, time
+port, iport = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port))
+s.recv(512)
+s.sendall(b"EHLO rude\r\nMAIL FROM:<rude@example.test>\r\nRCPT TO:<hangup@example.test>\r\nDATA\r\n")
+time.sleep(0.3)
+s.sendall(b"Subject: hangup\r\n\r\nbody\r\n.\r\n")
+s.close()
+g = socket.create_connection(("127.0.0.1", port))
+g.recv(512)
+try:
+    g.sendall(os.urandom(200000).replace(b"\n", b"x"))
+    g.recv(512)
+except OSError:
+    pass
+g.close()
+t = socket.create_connection(("127.0.0.1", iport))
+try:
+    t.sendall(os.urandom(4096))
+    t.recv(512)
+except OSError:
+    pass
+t.close()
+PY
+check "relay survives misbehaving clients" pid_alive "$RELAY_PID"
+check "message from a client that hung up after the dot is delivered" \
+  wait_for_count "grep -rl 'Subject: hangup' '$WORK/sink-tls/mail/new' | wc -l" 1 20
+check "relay still answers after misbehaving clients" \
+  swaks --silent 2 --server 127.0.0.1:$PORT --from sender@example.test --to after-rude@example.test
+
 # 8. The queue CLI sees the deferred nostarttls message.
 check "queue list shows the deferred message" bash -c "'$TLSRELAY_BIN' --config '$WORK/relay.toml' queue list | grep -q '1/1'"
 check "queue flush reaches the daemon" "$TLSRELAY_BIN" --config "$WORK/relay.toml" queue flush
