@@ -85,6 +85,11 @@ Status checkId(const std::string& queue_id) {
   return okStatus();
 }
 
+Status checkEnvelope(const Envelope* envelope) {
+  if (envelope == nullptr) return makeError("no envelope");
+  return checkId(envelope->queue_id);
+}
+
 // Writes a and then b, the whole of both (writev: the 50 MiB data buffer is
 // handed to the kernel as is).
 Status writeAll(int fd, std::string_view a, std::string_view b) {
@@ -327,11 +332,7 @@ std::vector<Status> Spool::storeBatch(
   // 1. Write every message to tmp/ (O_EXCL: a reused id fails, never mixes).
   for (size_t i = 0; i < messages.size(); ++i) {
     const Envelope* envelope = messages[i].first;
-    if (envelope == nullptr) {
-      results[i] = makeError("no envelope");
-      continue;
-    }
-    if (auto st = checkId(envelope->queue_id); !st) {
+    if (auto st = checkEnvelope(envelope); !st) {
       results[i] = st.error();
       continue;
     }
@@ -435,11 +436,7 @@ std::vector<Status> Spool::updateBatch(const std::vector<const Envelope*>& envel
   std::vector<Fd> files(envelopes.size());
   for (size_t i = 0; i < envelopes.size(); ++i) {
     const Envelope* envelope = envelopes[i];
-    if (envelope == nullptr) {
-      results[i] = makeError("no envelope");
-      continue;
-    }
-    if (auto st = checkId(envelope->queue_id); !st) {
+    if (auto st = checkEnvelope(envelope); !st) {
       results[i] = st.error();
       continue;
     }
