@@ -25,6 +25,16 @@ enum class Security {
 const char* toString(Outcome o);
 const char* toString(Security s);
 
+// A TLSA record (RFC 6698 §2.1): usage, selector, matching type and the raw
+// (not hex) certificate association data.
+struct TlsaRecord {
+  uint8_t usage = 0;
+  uint8_t selector = 0;
+  uint8_t matching_type = 0;
+  std::string data;
+  bool operator==(const TlsaRecord&) const = default;
+};
+
 struct MxRecord {
   uint16_t preference = 0;
   std::string host;  // lower case, no trailing dot; "" for the RFC 7505 null MX "."
@@ -42,5 +52,6 @@ struct Answer {
 using MxAnswer = Answer<MxRecord>;
 using AddressAnswer = Answer<std::string>;  // textual IPv4/IPv6 addresses
 using TxtAnswer = Answer<std::string>;      // each TXT RR's strings concatenated
+using TlsaAnswer = Answer<TlsaRecord>;
 
 }  // namespace tlsrelay::dns

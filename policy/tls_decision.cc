@@ -21,6 +21,10 @@ const char* toString(VerifyMode m) {
       return "none";
     case VerifyMode::Pkix:
       return "pkix";
+    case VerifyMode::Dane:
+      return "dane";
+    case VerifyMode::Sts:
+      return "sts";
   }
   return "unknown";
 }

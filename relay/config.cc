@@ -16,6 +16,7 @@
 
 #include "common/host_port.h"
 #include "common/log.h"
+#include "policy/domain_policy.h"
 #include "policy/toml_reader.h"
 
 namespace tlsrelay {
@@ -201,7 +202,7 @@ void readLimits(TableReader& r, RelayConfig& cfg) {
   r.reportUnknownKeys();
 }
 
-void readDns(TableReader& r, RelayConfig& cfg) {
+void readDns(TableReader& r, RelayConfig& cfg, const Context& ctx) {
   auto list = r.getStringList("resolvers");
   if (!list) {
     r.reportUnknownKeys();
@@ -216,6 +217,37 @@ void readDns(TableReader& r, RelayConfig& cfg) {
     }
     cfg.resolvers.push_back(joinHostPort(hp->host, hp->port));
   }
+  if (auto mode = r.getString("dnssec")) {
+    if (*mode != "trust-ad" && *mode != "validate")
+      r.error("dnssec", "expected \"trust-ad\" or \"validate\", got '" + *mode + "'");
+    else
+      cfg.dnssec = *mode;
+  }
+  if (auto anchor = readPath(r, "trust_anchor_file", ctx)) {
+    if (anchor->empty())
+      r.error("trust_anchor_file", "must not be empty");
+    else
+      cfg.trust_anchor_file = *anchor;
+  }
+  r.reportUnknownKeys();
+}
+
+void readMtaSts(TableReader& r, MtaStsConfig& sts, const Context& ctx) {
+  if (auto enabled = r.getBool("enabled")) sts.enabled = *enabled;
+  if (auto dir = readPath(r, "cache_directory", ctx)) sts.cache_directory = *dir;
+  if (auto bundle = readPath(r, "ca_bundle", ctx)) sts.ca_bundle = *bundle;
+  if (auto list = r.getStringList("exempt")) {
+    for (const auto& d : *list) {
+      std::string domain = normalizeDomain(d);
+      if (domain.empty() || !validHostName(domain))
+        r.error("exempt", "bad domain '" + d + "'");
+      else
+        sts.exempt.push_back(domain);
+    }
+  }
+  if (auto t = r.getDuration("connect_timeout")) sts.connect_timeout = *t;
+  if (auto t = r.getDuration("fetch_timeout")) sts.fetch_timeout = *t;
+  if (auto t = r.getDuration("refresh_before")) sts.refresh_before = *t;
   r.reportUnknownKeys();
 }
 
@@ -301,7 +333,8 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
   section(top, "limits", ctx, [&](TableReader& r) { readLimits(r, cfg); });
   readDirectorySection(top, "spool", "directory", cfg.spool_directory, ctx);
   readDirectorySection(top, "auth", "users_file", cfg.users_file, ctx);
-  section(top, "dns", ctx, [&](TableReader& r) { readDns(r, cfg); });
+  section(top, "dns", ctx, [&](TableReader& r) { readDns(r, cfg, ctx); });
+  section(top, "mta_sts", ctx, [&](TableReader& r) { readMtaSts(r, cfg.mta_sts, ctx); });
   section(top, "policy", ctx, [&](TableReader& r) {
     if (auto dir = readPath(r, "directory", ctx)) cfg.policy_directory = *dir;
     if (auto bundle = readPath(r, "ca_bundle", ctx)) {

@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "common/result.h"
-#include "policy/config_error.h"  // ConfigError
-#include "relay/source_rules.h"   // SourceRule
+#include "policy/config_error.h"     // ConfigError
+#include "relay/mta_sts_provider.h"  // MtaStsConfig
+#include "relay/source_rules.h"      // SourceRule
 
 namespace tlsrelay {
 
@@ -51,12 +52,17 @@ struct RelayConfig {
   std::string spool_directory = "/var/spool/tlsrelay";
   std::string users_file;              // empty = AUTH disabled
   std::vector<std::string> resolvers;  // "127.0.0.53:53", "[::1]:53"; empty = /etc/resolv.conf
-  std::string policy_directory;        // empty = only the built-in `*` opportunistic policy
+  // "trust-ad": Secure = the AD bit of the (loopback, validating) resolvers;
+  // "validate": ldns validates the chain itself from trust_anchor_file.
+  std::string dnssec = "trust-ad";
+  std::string trust_anchor_file = "/usr/share/dns/root.key";
+  std::string policy_directory;  // empty = only the built-in `*` opportunistic policy
   std::string ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
   std::string smarthost;  // "host:port" / "[ip]:port"; empty = MX delivery
   int max_connections_per_destination = 10;
   int max_messages_per_connection = 100;
   RetryConfig retry;
+  MtaStsConfig mta_sts;
   std::string accounting_directory;  // empty = no CSV accounting
   std::string log_level = "info";
   std::string source_file;  // the file this came from; "<embedded>" for the default

@@ -57,6 +57,19 @@ users_file = ""
 [dns]
 # Empty: the nameserver lines of /etc/resolv.conf.
 resolvers = []
+# "trust-ad": trust the AD bit of the resolvers above (use a validating
+# resolver on loopback). "validate": check every DNSSEC chain here, from
+# trust_anchor_file (DS or DNSKEY records of the root).
+dnssec = "trust-ad"
+trust_anchor_file = "/usr/share/dns/root.key"
+
+[mta_sts]
+# RFC 8461. Policies are cached in cache_directory (default: <spool>/mta-sts).
+enabled = true
+exempt = []
+connect_timeout = "10s"
+fetch_timeout = "30s"
+refresh_before = "1h"
 
 [policy]
 # Folder of per-domain policy files (*.toml). Empty: only the built-in `*`

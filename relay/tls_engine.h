@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "dnssec/dns_answer.h"
 #include "relay/tls_context.h"
 
 namespace tlsrelay {
@@ -23,14 +24,7 @@ struct PeerVerification {
   bool dane = false;      // verified through a matching TLSA record (enableDane)
 };
 
-// A TLSA record as published in DNS (RFC 6698 §2.1): usage, selector, matching
-// type and the raw (not hex) association data.
-struct TlsaRecord {
-  uint8_t usage = 0;
-  uint8_t selector = 0;
-  uint8_t matching_type = 0;
-  std::string data;
-};
+using dns::TlsaRecord;
 
 class TlsEngine {
  public:

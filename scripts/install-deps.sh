@@ -9,7 +9,7 @@ PACKAGES=(
   libuv1-dev libssl-dev libldns-dev ldnsutils libcurl4-openssl-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libcrypt-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  postfix nsd unbound swaks libnet-ssleay-perl libio-socket-inet6-perl testssl.sh openssl dnsutils
+  postfix nsd unbound nginx-light swaks libnet-ssleay-perl libio-socket-inet6-perl testssl.sh openssl dnsutils
   python3 iproute2 procps util-linux ca-certificates bc
 )
 

@@ -1,0 +1,50 @@
+// Where delivery and `policy explain` get a domain's MTA-STS state: the
+// _mta-sts TXT lookup, the on-disk cache and the HTTPS fetch put together with
+// RFC 8461's rules (use the cache until max_age; refetch when the TXT id
+// changes; refresh proactively before expiry; a failed fetch with a cached,
+// unexpired policy keeps the cache). BLOCKING: call on the thread pool.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policy/tls_policy.h"
+
+namespace tlsrelay {
+
+namespace dns {
+class Resolver;
+}
+
+struct MtaStsConfig {
+  bool enabled = true;
+  std::string cache_directory;      // one file per domain; "" = <spool>/mta-sts
+  std::vector<std::string> exempt;  // domains (lower case) MTA-STS is never applied to
+  std::string ca_bundle;            // PKIX roots for the policy host; "" = libcurl's default
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds fetch_timeout{30};
+  std::chrono::seconds refresh_before{3600};  // refresh a cached policy this long before it expires
+};
+
+// Step-by-step account of one lookup, for `policy explain`.
+struct StsTrace {
+  std::string txt;             // the STSv1 TXT record or "" if none
+  std::string txt_security;    // "secure"/"insecure"/"bogus"
+  std::string txt_outcome;     // "found", "nodata", ...
+  std::string cached_id;       // id of the cached policy, "" if none
+  int64_t cached_expires = 0;  // unix seconds
+  bool fetched = false;        // a fetch was made during this lookup
+  std::string fetch_result;    // "ok", or the error
+};
+
+class MtaStsProvider {
+ public:
+  virtual ~MtaStsProvider() = default;
+  // Thread-safe, BLOCKING. `trace` (optional) receives the steps taken.
+  virtual StsInput lookup(const std::string& domain, StsTrace* trace = nullptr) = 0;
+};
+
+}  // namespace tlsrelay
