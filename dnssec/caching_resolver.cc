@@ -25,6 +25,10 @@ TxtAnswer CachingResolver::lookupTxt(const std::string& name) {
   return lookup<TxtAnswer>(Kind::Txt, name, [&](const std::string& n) { return inner_->lookupTxt(n); });
 }
 
+TlsaAnswer CachingResolver::lookupTlsa(const std::string& name) {
+  return lookup<TlsaAnswer>(Kind::Tlsa, name, [&](const std::string& n) { return inner_->lookupTlsa(n); });
+}
+
 size_t CachingResolver::size() const {
   std::lock_guard lock(mutex_);
   return entries_.size();
@@ -37,6 +41,7 @@ int64_t CachingResolver::lifetime(const AnswerT& answer) const {
     return policy_.failure_seconds;  // briefly, so a failing name is not hammered
   }
   if (answer.outcome == Outcome::NoData || answer.outcome == Outcome::NxDomain) {
+    // RFC 2308 §5: the resolver put min(SOA TTL, SOA MINIMUM) into ttl.
     return std::clamp<int64_t>(ttl, 0, policy_.max_negative_seconds);
   }
   return std::clamp<int64_t>(ttl, 0, policy_.max_positive_seconds);

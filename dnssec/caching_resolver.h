@@ -1,5 +1,5 @@
 // A TTL cache in front of any Resolver, shared by all delivery threads, so a
-// queue run does not repeat the same MX/A/AAAA lookups. Positive answers live
+// queue run does not repeat the same MX/A/AAAA/TXT/TLSA lookups. Positive answers live
 // min(TTL, cap); NoData/NxDomain min(SOA-derived TTL, negative cap); TempFail
 // and Bogus at most a few seconds, so a resolver hiccup does not stick.
 #pragma once
@@ -32,14 +32,15 @@ class CachingResolver : public Resolver {
   MxAnswer lookupMx(const std::string& domain) override;
   AddressAnswer lookupAddresses(const std::string& host) override;
   TxtAnswer lookupTxt(const std::string& name) override;
+  TlsaAnswer lookupTlsa(const std::string& name) override;
 
   size_t size() const;  // entries currently held (expired ones included until purged)
 
  private:
-  enum class Kind { Mx, Addresses, Txt };
+  enum class Kind { Mx, Addresses, Txt, Tlsa };
   using Key = std::pair<Kind, std::string>;
   // AddressAnswer and TxtAnswer are the same type (Answer<std::string>).
-  using Stored = std::variant<MxAnswer, AddressAnswer>;
+  using Stored = std::variant<MxAnswer, AddressAnswer, TlsaAnswer>;
   struct Entry {
     Stored answer;
     int64_t stored_at = 0;

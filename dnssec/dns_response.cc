@@ -241,6 +241,27 @@ std::optional<std::string> decodeTxt(const ldns_rr* rr) {
   return out;
 }
 
+std::optional<TlsaRecord> decodeTlsa(const ldns_rr* rr) {
+  if (ldns_rr_rd_count(rr) != 4) return std::nullopt;
+  uint8_t fields[3] = {};
+  for (size_t i = 0; i < 3; ++i) {
+    const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
+    if (rdf == nullptr || ldns_rdf_size(rdf) != 1) return std::nullopt;
+    fields[i] = ldns_rdf_data(rdf)[0];
+  }
+  const ldns_rdf* data = ldns_rr_rdf(rr, 3);
+  if (data == nullptr || ldns_rdf_size(data) == 0) return std::nullopt;
+  TlsaRecord record;
+  record.usage = fields[0];
+  record.selector = fields[1];
+  record.matching_type = fields[2];
+  record.data.assign(reinterpret_cast<const char*>(ldns_rdf_data(data)), ldns_rdf_size(data));
+  // RFC 6698 §2.1.3: matching type 1 is SHA2-256, 2 is SHA2-512.
+  if (record.matching_type == 1 && record.data.size() != 32) return std::nullopt;
+  if (record.matching_type == 2 && record.data.size() != 64) return std::nullopt;
+  return record;
+}
+
 }  // namespace
 
 MxAnswer parseMxResponse(std::span<const uint8_t> wire, std::string_view qname, bool trust_ad) {
@@ -259,6 +280,10 @@ AddressAnswer parseAddressResponse(std::span<const uint8_t> wire, std::string_vi
 
 TxtAnswer parseTxtResponse(std::span<const uint8_t> wire, std::string_view qname, bool trust_ad) {
   return interpret<std::string>(wire, qname, kTypeTxt, trust_ad, decodeTxt);
+}
+
+TlsaAnswer parseTlsaResponse(std::span<const uint8_t> wire, std::string_view qname, bool trust_ad) {
+  return interpret<TlsaRecord>(wire, qname, kTypeTlsa, trust_ad, decodeTlsa);
 }
 
 AddressAnswer mergeAddressAnswers(const AddressAnswer& v4, const AddressAnswer& v6) {

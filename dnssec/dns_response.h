@@ -22,6 +22,9 @@ inline constexpr uint16_t kTypeA = 1;
 inline constexpr uint16_t kTypeMx = 15;
 inline constexpr uint16_t kTypeTxt = 16;
 inline constexpr uint16_t kTypeAaaa = 28;
+inline constexpr uint16_t kTypeDs = 43;
+inline constexpr uint16_t kTypeDnskey = 48;
+inline constexpr uint16_t kTypeTlsa = 52;
 
 // `qname` is the normalized name that was asked for. With trust_ad, security
 // is Secure iff the response carries the AD bit (and is not a failure).
@@ -31,6 +34,11 @@ AddressAnswer parseAddressResponse(std::span<const uint8_t> wire, std::string_vi
                                    bool trust_ad);
 // Each TXT RR's character-strings concatenated without separators.
 TxtAnswer parseTxtResponse(std::span<const uint8_t> wire, std::string_view qname, bool trust_ad);
+// RFC 6698 §2.1 TLSA records with raw association data. A record whose data
+// cannot be what its matching type says (SHA2-256 not 32 octets, SHA2-512 not
+// 64, empty data) is malformed and rejected; unknown usages, selectors and
+// matching types are kept for the DANE logic to skip (RFC 7672 §2.2).
+TlsaAnswer parseTlsaResponse(std::span<const uint8_t> wire, std::string_view qname, bool trust_ad);
 
 // Merges the A and AAAA answers for one host: IPv4 addresses first. A failed
 // half next to a found half still yields the addresses found (with a short

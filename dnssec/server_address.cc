@@ -3,6 +3,7 @@
 
 #include "common/cidr.h"
 #include "common/host_port.h"
+#include "dnssec/dnssec_validator.h"
 
 namespace tlsrelay::dns {
 
@@ -28,6 +29,11 @@ Status validateResolverConfig(const ResolverConfig& config) {
   }
   if (config.timeout.count() <= 0) return makeError("DNS timeout must be positive");
   if (config.retries < 0 || config.retries > 10) return makeError("DNS retries must be between 0 and 10");
+  if (config.mode == DnssecMode::Validate) {
+    if (config.trust_anchor_file.empty()) return makeError("dnssec = validate needs a trust_anchor_file");
+    auto anchors = checkTrustAnchorFile(config.trust_anchor_file);
+    if (!anchors.ok()) return anchors;
+  }
   return okStatus();
 }
 

@@ -20,7 +20,8 @@ struct ServerAddress {
 
 Result<ServerAddress> parseServerAddress(std::string_view text);
 
-// At least one server, every server parseable, timeout > 0, 0 <= retries <= 10.
+// At least one server, every server parseable, timeout > 0, 0 <= retries <= 10,
+// and in Validate mode a readable trust anchor file with DS or DNSKEY records.
 Status validateResolverConfig(const ResolverConfig& config);
 
 }  // namespace tlsrelay::dns

@@ -26,8 +26,10 @@ struct StsPolicy {
 };
 
 // RFC 8461 §3.2 strict parse: "version: STSv1" first, then key: value lines
-// (CRLF or LF), mode and max_age required, mx required unless mode is none,
-// unknown keys ignored, at most 64 KiB. Errors say which line and why.
+// (CRLF or LF; whitespace only after the colon and after the value; blank
+// lines only at the very end), keys and values case-sensitive, mode and
+// max_age required exactly once, mx required unless mode is none, unknown keys
+// ignored, at most 64 KiB. Errors say which line and why.
 Result<StsPolicy> parseStsPolicy(std::string_view body);
 
 // RFC 8461 §3.1: of the TXT records at _mta-sts.<domain>, the ones starting

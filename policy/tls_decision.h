@@ -57,7 +57,16 @@ struct TlsDecision {
   bool skip = false;
   std::string skip_reason;
   std::string skip_result_type;   // RFC 8460 type recorded for the skipped hop
+  std::string skip_status;        // enhanced status for the deferral: "4.7.5", or "4.7.10" for REQUIRETLS
   std::string requiretls_reason;  // "requiretls:insecure-mx" etc. when REQUIRETLS caused the skip
+
+  // A failure that would have stopped this hop but is not enforced (MX outside
+  // an MTA-STS testing policy; TLS-Required: No over an enforce policy or a
+  // bogus TLSA answer): the attempt proceeds and reports this RFC 8460 type.
+  std::string soft_failure;  // "validation-failure", "dnssec-invalid"; "" when none
+  std::string soft_failure_reason;
+
+  std::string peer;  // "mx.example.com[192.0.2.1]": who every reason talks about
 
   std::string ciphers;             // OpenSSL cipher list for TLS <= 1.2; empty = library default
   std::string min_tls_version;     // "TLSv1.2" (default) or "TLSv1.3"

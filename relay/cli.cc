@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "relay/cli_mta_sts.h"
+#include "relay/cli_policy_explain.h"
 #include "relay/control_socket.h"
 #include "relay/daemon.h"
 #include "relay/runtime_config.h"
@@ -102,7 +104,12 @@ int queueShow(const std::string& config_path, const std::string& id) {
             << env->helo << ")\n"
             << "size:         " << env->size << "\n"
             << "next attempt: " << isoTime(env->next_attempt_at) << "\n"
-            << "requiretls:   " << (env->flags.requiretls ? "yes" : "no") << "\n";
+            << "requiretls:   " << (env->flags.requiretls ? "yes" : "no") << "\n"
+            << "tls-required: "
+            << (!env->flags.tls_required_no ? "-"
+                : env->flags.requiretls     ? "No (header field; ignored: REQUIRETLS wins)"
+                                            : "No (header field)")
+            << "\n";
   for (const auto& r : env->recipients)
     std::cout << "  " << r.address << "  " << stateName(r.state) << "  attempts=" << r.attempts
               << (r.last_response.empty() ? "" : "  last: " + r.last_response) << "\n";
@@ -182,6 +189,7 @@ int userAdd(const std::string& config_path, std::string users_file, const std::s
 int runCli(int argc, char** argv) {
   CLI::App app{"tlsrelay - outbound SMTP relay with TLS policy done right"};
   app.require_subcommand(1);
+  app.fallthrough();  // --config may follow the subcommand too
   std::string config_path;
   app.add_option("-c,--config", config_path, "relay.toml (default: the embedded configuration)");
 
@@ -210,6 +218,21 @@ int runCli(int argc, char** argv) {
   uadd->add_option("--users-file", users_file, "users file (default: users_file from the configuration)");
   uadd->add_option("--password-file", password_file, "read the password from this file's first line");
 
+  auto* policy = app.add_subcommand("policy", "show what the TLS policy engine decides");
+  policy->require_subcommand(1);
+  std::string domain;
+  bool json = false;
+  auto* explain = policy->add_subcommand(
+      "explain", "resolve a domain step by step and print the TLS decision for each next hop");
+  explain->add_option("domain", domain)->required();
+  explain->add_flag("--json", json, "print JSON");
+  auto* sts_cache = policy->add_subcommand("sts-cache", "the MTA-STS policy cache");
+  sts_cache->require_subcommand(1);
+  auto* sts_list = sts_cache->add_subcommand("list", "list cached MTA-STS policies");
+  sts_list->add_flag("--json", json, "print JSON");
+  auto* sts_clear = sts_cache->add_subcommand("clear", "forget one cached policy, or all of them");
+  sts_clear->add_option("domain", domain, "domain (default: all)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -223,6 +246,16 @@ int runCli(int argc, char** argv) {
   if (qdelete->parsed()) return queueCommand(config_path, "delete " + queue_id);
   if (qbounce->parsed()) return queueCommand(config_path, "bounce " + queue_id);
   if (uadd->parsed()) return userAdd(config_path, users_file, user_name, password_file);
+  if (explain->parsed() || sts_list->parsed() || sts_clear->parsed()) {
+    auto cfg = loadRelayConfig(config_path);
+    if (!cfg.ok()) {
+      std::cerr << cfg.error().message << "\n";
+      return 2;
+    }
+    if (explain->parsed()) return runPolicyExplain(*cfg, domain, json);
+    if (sts_list->parsed()) return runStsCacheList(*cfg, json);
+    return runStsCacheClear(*cfg, domain);
+  }
   return 1;
 }
 

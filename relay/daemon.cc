@@ -8,18 +8,20 @@
 #include <filesystem>
 
 #include "common/log.h"
-#include "dnssec/caching_resolver.h"
 #include "dnssec/resolver.h"
 #include "policy/domain_policy.h"
 #include "relay/control_socket.h"
 #include "relay/delivery_engine.h"
 #include "relay/inbound_server.h"
+#include "relay/mta_sts_provider.h"
+#include "relay/resolver_setup.h"
 #include "relay/runtime_config.h"
 #include "relay/spool.h"
 #include "relay/spool_committer.h"
 #include "relay/tls_context.h"
 #include "relay/users_file.h"
 #include "reporting/accounting_log.h"
+#include "reporting/tls_result_log.h"
 
 namespace tlsrelay {
 namespace {
@@ -32,6 +34,8 @@ struct Daemon {
   std::unique_ptr<SpoolCommitter> committer;
   std::unique_ptr<dns::Resolver> resolver;
   std::unique_ptr<AccountingLog> accounting;
+  std::unique_ptr<TlsResultLog> tls_results;
+  std::unique_ptr<MtaStsProvider> mta_sts;
   std::unique_ptr<DeliveryEngine> engine;
   std::unique_ptr<InboundServer> inbound;
   std::unique_ptr<ControlSocket> control;
@@ -86,11 +90,6 @@ struct Daemon {
   int drain_ticks = 0;
 };
 
-Result<std::vector<std::string>> resolverAddresses(const RelayConfig& cfg) {
-  if (!cfg.resolvers.empty()) return cfg.resolvers;
-  return readResolvConf();
-}
-
 }  // namespace
 
 int runServe(const std::string& config_path) {
@@ -119,22 +118,28 @@ int runServe(const std::string& config_path) {
   d.spool = std::move(spool.value());
   auto recovery = d.spool->recover();
 
-  auto servers = resolverAddresses(cfg);
-  if (!servers.ok() || servers->empty()) {
-    log::error("dns", "no resolvers configured and none in /etc/resolv.conf");
+  auto unix_now = [] { return static_cast<int64_t>(::time(nullptr)); };
+  auto resolver = makeConfiguredResolver(cfg, unix_now);
+  if (!resolver.ok()) {
+    log::error("dns", resolver.error().message);
     return 2;
   }
-  dns::ResolverConfig rcfg;
-  rcfg.servers = servers.value();
-  d.resolver = std::make_unique<dns::CachingResolver>(dns::makeLdnsResolver(rcfg),
-                                                      [] { return static_cast<int64_t>(::time(nullptr)); });
+  d.resolver = std::move(resolver.value());
+  d.mta_sts = makeConfiguredMtaSts(cfg, d.resolver.get(), unix_now);
 
   std::vector<DeliveryObserver*> observers;
+  {
+    // Every attempt's TLS outcome, for the daily TLS reports (RFC 8460).
+    std::string dir = cfg.spool_directory + "/tls-results";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    d.tls_results = std::make_unique<TlsResultLog>(dir, unix_now);
+    observers.push_back(d.tls_results.get());
+  }
   if (!cfg.accounting_directory.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(cfg.accounting_directory, ec);
-    d.accounting = std::make_unique<AccountingLog>(cfg.accounting_directory,
-                                                   [] { return static_cast<int64_t>(::time(nullptr)); });
+    d.accounting = std::make_unique<AccountingLog>(cfg.accounting_directory, unix_now);
     observers.push_back(d.accounting.get());
   }
 
@@ -143,6 +148,7 @@ int runServe(const std::string& config_path) {
   d.engine =
       std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), observers);
   d.engine->configure(d.runtime.relay, d.runtime.policies);
+  d.engine->setMtaSts(d.mta_sts.get());
   d.inbound = std::make_unique<InboundServer>(
       d.loop, d.committer.get(),
       [&d](std::shared_ptr<Envelope> env, std::shared_ptr<const std::string> data) {

@@ -77,8 +77,9 @@ void DeliveryEngine::configure(std::shared_ptr<const RelayConfig> config,
   pump();
 }
 
-std::string DeliveryEngine::destinationOf(const std::string& recipient) const {
-  return destinationKey(domainOf(recipient), config_->smarthost);
+std::string DeliveryEngine::destinationOf(const std::string& recipient, const MessageFlags& flags) const {
+  return destinationKey(domainOf(recipient), tlsClassOf(flags.requiretls, flags.tls_required_no),
+                        config_->smarthost);
 }
 
 void DeliveryEngine::enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data) {
@@ -104,7 +105,7 @@ void DeliveryEngine::schedule(const std::string& id, Entry& entry) {
   for (size_t i = 0; i < entry.envelope->recipients.size(); ++i) {
     const Recipient& r = entry.envelope->recipients[i];
     if (r.state != RecipientState::Pending) continue;
-    std::string dest = destinationOf(r.address);
+    std::string dest = destinationOf(r.address, entry.envelope->flags);
     WorkItem& w = by_destination[dest];
     w.queue_id = id;
     w.destination = dest;
@@ -150,6 +151,8 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
         m.recipients.push_back(i);
     }
     if (m.recipients.empty()) continue;
+    // The policy domain comes from a recipient, never from `destination`: that is
+    // a queue key (maybe the smarthost, with the TLS class appended).
     if (domain.empty()) domain = domainOf(e.envelope->recipients[m.recipients.front()].address);
     e.in_flight += static_cast<int>(m.recipients.size());
     messages.push_back(std::move(m));
@@ -165,6 +168,7 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
   ctx.policies = policies_;
   ctx.client_tls = [this](const TlsDecision& d) { return clientTls(d); };
   ctx.resolver = resolver_;
+  ctx.mta_sts = mta_sts_;
   ctx.spool = spool_;
   DeliveryJob::Callbacks cb;
   cb.results = [this](JobMessage& m, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
@@ -280,11 +284,7 @@ void DeliveryEngine::observeAttempt(const Envelope& env, size_t index, AttemptRe
   a.result = result;
   a.dsn_status = status;
   a.response = response;
-  a.tls_protocol = info.tls_protocol;
-  a.tls_cipher = info.tls_cipher;
-  a.verification = info.verification;
-  a.policy_source = info.policy_source;
-  a.result_type = info.result_type;
+  a.tls = info.tls;
   for (auto* o : observers_) o->onAttempt(a);
 }
 
@@ -312,11 +312,11 @@ void DeliveryEngine::applyResults(JobMessage& message,
     std::string status = outcome.status;
     std::string response = outcome.response;
     if (verdict == RecipientVerdict::Retry && expired(retry, env.received_at, t)) {
-      // RFC 3464 status 4.4.7: delivery time expired; reported as a failure.
-      verdict = RecipientVerdict::Fail;
-      status = "4.4.7";
-      response = "message expired after " + std::to_string(retry.max_lifetime.count()) +
-                 "s; last error: " + response;
+      RecipientOutcome final_outcome =
+          expiryFailure(outcome, static_cast<int64_t>(retry.max_lifetime.count()), env.flags.requiretls);
+      verdict = final_outcome.verdict;
+      status = final_outcome.status;
+      response = final_outcome.response;
       r.last_response = response;
     }
     AttemptResult result = AttemptResult::Deferred;
@@ -342,7 +342,7 @@ void DeliveryEngine::applyResults(JobMessage& message,
                  {"mx", info.mx_host},
                  {"ip", info.ip},
                  {"status", status},
-                 {"tls", info.tls_protocol},
+                 {"tls", info.tls.protocol},
                  {"response", response}});
   }
   // A failed recipient's state is written only once its DSN is durable, so a
@@ -358,7 +358,7 @@ void DeliveryEngine::applyResults(JobMessage& message,
       for (uint32_t i : retry_item.recipients) delayed.emplace_back(i, "4.0.0");
       sendBounce(env, delayed, true);
     }
-    retry_item.destination = destinationOf(env.recipients[retry_item.recipients.front()].address);
+    retry_item.destination = destinationOf(env.recipients[retry_item.recipients.front()].address, env.flags);
     queues_.defer(std::move(retry_item), env.next_attempt_at);
     entry.data.reset();  // reloaded from the spool on the next attempt
   }

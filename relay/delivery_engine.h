@@ -23,6 +23,7 @@ namespace tlsrelay {
 class Spool;
 class SpoolCommitter;
 class PolicySet;
+class MtaStsProvider;
 class TlsContext;
 struct RelayConfig;
 namespace dns {
@@ -36,6 +37,8 @@ class DeliveryEngine {
   ~DeliveryEngine();
 
   void configure(std::shared_ptr<const RelayConfig> config, std::shared_ptr<const PolicySet> policies);
+  // MTA-STS lookups for delivery jobs (null = MTA-STS off). Must outlive the engine.
+  void setMtaSts(MtaStsProvider* provider) { mta_sts_ = provider; }
   // A message that is durably spooled; `data` may be null (loaded when needed).
   void enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data);
 
@@ -67,7 +70,9 @@ class DeliveryEngine {
   void persistState(const std::string& id);
   void failPendingByOperator(const std::string& id);
   void finishMessage(const std::string& id);
-  std::string destinationOf(const std::string& recipient) const;
+  // The queue key (domain or smarthost, split by TLS class); the job's policy
+  // domain is always domainOf(recipient), never this key.
+  std::string destinationOf(const std::string& recipient, const MessageFlags& flags) const;
   std::shared_ptr<TlsContext> clientTls(const TlsDecision& decision);
   int64_t now() const;
 
@@ -75,6 +80,7 @@ class DeliveryEngine {
   Spool* spool_;
   SpoolCommitter* committer_;
   dns::Resolver* resolver_;
+  MtaStsProvider* mta_sts_ = nullptr;
   std::vector<DeliveryObserver*> observers_;
   std::shared_ptr<const RelayConfig> config_;
   std::shared_ptr<const PolicySet> policies_;

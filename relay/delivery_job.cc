@@ -6,12 +6,12 @@
 #include "common/cidr.h"
 #include "common/host_port.h"
 #include "common/log.h"
-#include "dnssec/mx_resolution.h"
 #include "dnssec/resolver.h"
-#include "policy/destination_tls.h"
 #include "policy/domain_policy.h"
+#include "policy/tls_policy.h"
 #include "relay/config.h"
 #include "relay/connection.h"
+#include "relay/mta_sts_provider.h"
 #include "relay/smtp_client_session.h"
 #include "relay/spool.h"
 #include "relay/tls_context.h"
@@ -49,12 +49,29 @@ OutboundMessage toOutbound(const JobMessage& m) {
   return out;
 }
 
-// RFC 8460 §4.3 result types for what this stage can observe.
-std::string resultTypeForVerification(const PeerVerification& v) {
-  if (v.error.find("hostname") != std::string::npos || v.error.find("host name") != std::string::npos)
-    return "certificate-host-mismatch";
-  if (v.error.find("expired") != std::string::npos) return "certificate-expired";
-  return "certificate-not-trusted";
+AttemptTls attemptTlsFrom(const TlsDecision& d) {
+  AttemptTls t;
+  t.policy_source = d.policy_source;
+  t.policy_type = d.report.policy_type;
+  t.policy_domain = d.report.policy_domain;
+  t.policy_strings = d.report.policy_strings;
+  t.mx_patterns = d.report.mx_host;
+  return t;
+}
+
+CertificateCheck certificateCheck(VerifyMode mode, const PeerVerification& v) {
+  if (mode == VerifyMode::None) return CertificateCheck::NotChecked;
+  if (mode == VerifyMode::Dane)
+    return v.verified && v.dane ? CertificateCheck::Verified : CertificateCheck::DaneMismatch;
+  if (v.verified) return CertificateCheck::Verified;
+  switch (v.failure) {
+    case PeerVerification::Failure::HostMismatch:
+      return CertificateCheck::HostMismatch;
+    case PeerVerification::Failure::Expired:
+      return CertificateCheck::Expired;
+    default:
+      return CertificateCheck::NotTrusted;
+  }
 }
 
 }  // namespace
@@ -63,15 +80,17 @@ std::string resultTypeForVerification(const PeerVerification& v) {
 class OutboundConnection : public Connection::Handler {
  public:
   OutboundConnection(DeliveryJob* job, JobTarget target, TlsDecision decision, bool allow_tls)
-      : job_(job), target_(std::move(target)), decision_(std::move(decision)) {
+      : job_(job),
+        target_(std::move(target)),
+        decision_(std::move(decision)),
+        tls_retry_in_clear_(!allow_tls) {
     ClientSessionConfig cc;
     cc.helo_name = job_->ctx_.config->hostname;
     cc.starttls = allow_tls ? decision_.starttls : StartTlsMode::Never;
     session_ = std::make_unique<SmtpClientSession>(cc);
     info_.mx_host = target_.mx_host;
     info_.ip = target_.ip;
-    info_.policy_source = decision_.policy_source;
-    info_.verification = "none";
+    info_.tls = attemptTlsFrom(decision_);
   }
 
   void start() {
@@ -102,29 +121,36 @@ class OutboundConnection : public Connection::Handler {
   }
 
   void onTlsDone(bool ok, const std::string& error) override {
+    AttemptObservation seen;
+    seen.stage = AttemptObservation::Stage::Handshake;
+    seen.starttls_offered = true;
     if (!ok) {
+      seen.handshake_failed = true;
+      seen.handshake_error = error;
+      AttemptVerdict v = classifyAttempt(decision_, seen);
       tls_failed_ = true;
-      failure_ = transientFailure("TLS handshake with " + target_.mx_host + " failed: " + error, "4.7.5");
-      info_.result_type = "validation-failure";
+      record(v);
+      failure_ = transientFailure("TLS handshake with " + target_.mx_host + " failed: " + error,
+                                  v.status.empty() ? "4.7.5" : v.status);
       session_->tlsFailed();
       process();
       return;
     }
     TlsEngine* tls = conn_->tls();
-    info_.tls_protocol = tls->protocol();
-    info_.tls_cipher = tls->cipher();
-    if (decision_.verify == VerifyMode::Pkix) {
-      PeerVerification v = tls->verification();
-      if (!v.verified) {
-        // Policy demands an authenticated peer: never send to this one.
-        info_.result_type = resultTypeForVerification(v);
-        failure_ =
-            transientFailure("certificate of " + target_.mx_host + " not verified: " + v.error, "4.7.5");
-        conn_->abort();
-        return;
-      }
-      info_.verification = "pkix";
+    info_.tls.protocol = tls->protocol();
+    info_.tls.cipher = tls->cipher();
+    PeerVerification peer = tls->verification();
+    seen.certificate = certificateCheck(decision_.verify, peer);
+    seen.certificate_error = peer.error;
+    AttemptVerdict v = classifyAttempt(decision_, seen);
+    record(v);
+    if (!v.proceed) {
+      // Policy demands an authenticated peer: never send to this one.
+      failure_ = transientFailure(v.reason, v.status);
+      conn_->abort();
+      return;
     }
+    if (seen.certificate == CertificateCheck::Verified) info_.tls.verification = toString(decision_.verify);
     session_->tlsEstablished();
     process();
   }
@@ -177,11 +203,23 @@ class OutboundConnection : public Connection::Handler {
             conn_->abort();
             return;
           }
-          std::string verify_host = decision_.verify == VerifyMode::Pkix ? target_.mx_host : "";
-          conn_->startTls(TlsEngine::client(ctx, target_.mx_host, verify_host));
+          bool pkix = decision_.verify == VerifyMode::Pkix || decision_.verify == VerifyMode::Sts;
+          auto engine = TlsEngine::client(ctx, target_.mx_host, pkix ? target_.mx_host : "");
+          if (decision_.verify == VerifyMode::Dane) {
+            auto st = engine->enableDane(decision_.tlsa_base, decision_.tlsa, decision_.dane_names);
+            if (!st.ok()) {
+              // decideTls passes only usable records, so this is a local fault.
+              failure_ = transientFailure(
+                  "cannot set up DANE for " + target_.mx_host + ": " + st.error().message, "4.7.5");
+              conn_->abort();
+              return;
+            }
+          }
+          conn_->startTls(std::move(engine));
           break;
         }
         case SmtpClientSession::EventKind::Ready:
+          if (!checkedAfterEhlo()) return;
           sendNextOrQuit();
           break;
         case SmtpClientSession::EventKind::MessageDone:
@@ -192,10 +230,19 @@ class OutboundConnection : public Connection::Handler {
           if (ev->reply) failure_ = outcomeFromReply(*ev->reply);
           if (failure_.verdict == RecipientVerdict::Delivered) failure_.verdict = RecipientVerdict::Retry;
           if (ev->starttls_missing) {
-            info_.result_type = "starttls-not-supported";
-            failure_ = transientFailure("STARTTLS required by " + decision_.policy_source + " but " +
-                                            target_.mx_host + " does not offer it",
-                                        "4.7.4");
+            AttemptObservation seen;
+            seen.starttls_offered = false;
+            AttemptVerdict v = classifyAttempt(decision_, seen);
+            record(v);
+            failure_ =
+                transientFailure(v.reason.empty() ? "STARTTLS required by " + decision_.policy_source +
+                                                        " but " + target_.mx_host + " does not offer it"
+                                                  : v.reason,
+                                 v.status.empty() ? "4.7.4" : v.status);
+          }
+          if (!ev->requiretls_reason.empty()) {
+            info_.tls.requiretls_reason = ev->requiretls_reason;
+            failure_ = transientFailure(ev->reason, "4.7.10");
           }
           if (failure_.response.empty()) failure_.response = ev->reason;
           conn_->abort();
@@ -263,9 +310,41 @@ class OutboundConnection : public Connection::Handler {
       }
       outcomes.emplace_back(current_->recipients[k], std::move(o));
     }
-    if (info_.result_type.empty()) info_.result_type = info_.tls_protocol.empty() ? "" : "success";
+    if (info_.tls.result_type.empty() && !info_.tls.protocol.empty()) info_.tls.result_type = "success";
     job_->callbacks_.results(*current_, outcomes, info_);
     current_.reset();
+  }
+
+  // Keeps the verdict's report fields; a later checkpoint's failure overrides
+  // an earlier success.
+  void record(const AttemptVerdict& v) {
+    if (!v.result_type.empty() && (info_.tls.result_type.empty() || info_.tls.result_type == "success"))
+      info_.tls.result_type = v.result_type;
+    if (!v.reason.empty() && v.result_type != "success") info_.tls.failure_reason = v.reason;
+    if (!v.requiretls_reason.empty()) info_.tls.requiretls_reason = v.requiretls_reason;
+  }
+
+  // The first Ready: the EHLO exchange is over (over TLS if STARTTLS
+  // succeeded). Checks what the policy demands of it; false = hop abandoned.
+  bool checkedAfterEhlo() {
+    if (ehlo_checked_) return true;
+    ehlo_checked_ = true;
+    AttemptObservation seen;
+    if (session_->tlsActive()) {
+      seen.stage = AttemptObservation::Stage::TlsEhlo;
+      seen.starttls_offered = true;
+      seen.requiretls_offered = session_->capabilities().requiretls;
+    } else {
+      if (tls_retry_in_clear_) return true;  // the handshake failure is already recorded
+      seen.stage = AttemptObservation::Stage::Ehlo;
+      seen.starttls_offered = session_->capabilities().starttls;
+    }
+    AttemptVerdict v = classifyAttempt(decision_, seen);
+    record(v);
+    if (v.proceed) return true;
+    failure_ = transientFailure(v.reason, v.status.empty() ? "4.7.5" : v.status);
+    conn_->abort();
+    return false;
   }
 
   DeliveryJob* job_;
@@ -277,6 +356,8 @@ class OutboundConnection : public Connection::Handler {
   RecipientOutcome failure_ = transientFailure("connection closed");
   AttemptInfo info_;
   bool tls_failed_ = false;
+  bool tls_retry_in_clear_ = false;  // this connection is the clear-text retry after a TLS failure
+  bool ehlo_checked_ = false;
   uint64_t idle_token_ = 0;
 };
 
@@ -314,60 +395,15 @@ void DeliveryJob::resolve() {
           auto data = self->ctx_.spool->readData(m.envelope->queue_id);
           if (data.ok()) m.data = std::make_shared<const std::string>(std::move(data.value()));
         }
-        const RelayConfig& cfg = *self->ctx_.config;
-        if (!cfg.smarthost.empty()) {
-          auto hp = parseHostPort(cfg.smarthost, 25);
-          if (!hp.ok()) {
-            self->terminal_ = transientFailure("bad smarthost: " + hp.error().message, "4.3.5");
-            return;
-          }
-          if (IpAddress::parse(hp->host)) {
-            self->targets_.push_back(JobTarget{hp->host, hp->host, hp->port, dns::Security::Insecure});
-            return;
-          }
-          auto addrs = self->ctx_.resolver->lookupAddresses(hp->host);
-          for (const auto& ip : addrs.records)
-            self->targets_.push_back(JobTarget{hp->host, ip, hp->port, addrs.security});
-          if (self->targets_.empty())
-            self->terminal_ = transientFailure(
-                "smarthost " + hp->host + " has no address (" + dns::toString(addrs.outcome) + ")", "4.4.3");
-          return;
+        if (!self->pending_.empty()) {
+          const MessageFlags& f = self->pending_.front().envelope->flags;
+          self->flags_ = MessageTlsFlags{f.requiretls, f.tls_required_no};
         }
-        auto mx = self->ctx_.resolver->lookupMx(self->domain_);
-        dns::MxPlan plan = dns::planMx(self->domain_, mx, randomNumber);
-        switch (plan.kind) {
-          case dns::MxPlan::Kind::NullMx:
-            // RFC 7505 §3: the domain accepts no mail; fail at once.
-            self->terminal_ =
-                permanentFailure("domain " + self->domain_ + " does not accept mail (null MX)", "5.1.10");
-            return;
-          case dns::MxPlan::Kind::NoSuchDomain:
-            self->terminal_ = permanentFailure("domain " + self->domain_ + " does not exist", "5.1.2");
-            return;
-          case dns::MxPlan::Kind::TempFail:
-            self->terminal_ =
-                transientFailure("MX lookup for " + self->domain_ + " failed: " + plan.why, "4.4.3");
-            return;
-          case dns::MxPlan::Kind::Bogus:
-            self->terminal_ =
-                transientFailure("DNSSEC validation failed for " + self->domain_ + ": " + plan.why, "4.7.5");
-            return;
-          case dns::MxPlan::Kind::Hosts:
-            break;
-        }
-        std::string last_why;
-        for (const auto& host : plan.hosts) {
-          auto addrs = self->ctx_.resolver->lookupAddresses(host.host);
-          if (addrs.outcome != dns::Outcome::Found)
-            last_why = host.host + ": " + dns::toString(addrs.outcome);
-          if (addrs.security == dns::Security::Bogus) continue;  // never deliver on bogus data
-          for (const auto& ip : addrs.records)
-            self->targets_.push_back(JobTarget{host.host, ip, 25, host.mx_security});
-        }
-        if (self->targets_.empty())
-          self->terminal_ = transientFailure("no usable address for any MX of " + self->domain_ +
-                                                 (last_why.empty() ? "" : " (" + last_why + ")"),
-                                             "4.4.3");
+        NextHops hops = resolveNextHops(*self->ctx_.config, *self->ctx_.resolver, self->ctx_.mta_sts,
+                                        self->domain_, randomNumber);
+        self->targets_ = std::move(hops.targets);
+        self->sts_ = std::move(hops.sts);
+        self->terminal_ = std::move(hops.terminal);
       },
       [](uv_work_t* req, int) {
         std::unique_ptr<ResolveWork> w(static_cast<ResolveWork*>(req->data));
@@ -402,8 +438,30 @@ void DeliveryJob::onResolved() {
 }
 
 TlsDecision DeliveryJob::decideTls(const JobTarget& target) const {
-  auto ip = IpAddress::parse(target.ip).value_or(IpAddress{});
-  return decideDestinationTls(ctx_.policies->match(domain_), ip);
+  return tlsrelay::decideTls(decisionInputFor(target, domain_, sts_, flags_, ctx_.policies->match(domain_)));
+}
+
+void DeliveryJob::skipTarget(const JobTarget& target, const TlsDecision& decision) {
+  // The policy forbids this hop before any connection: account for it as a
+  // failed hop and go on with the next one.
+  AttemptInfo info;
+  info.mx_host = target.mx_host;
+  info.ip = target.ip;
+  info.tls = attemptTlsFrom(decision);
+  info.tls.result_type = decision.skip_result_type;
+  info.tls.failure_reason = decision.skip_reason;
+  info.tls.requiretls_reason = decision.requiretls_reason;
+  last_failure_ =
+      transientFailure(decision.skip_reason, decision.skip_status.empty() ? "4.7.5" : decision.skip_status);
+  last_info_ = std::move(info);
+  if (log::enabled(log::Level::Info))
+    log::info("delivery", "next hop skipped by TLS policy",
+              {{"domain", domain_},
+               {"mx", target.mx_host},
+               {"ip", target.ip},
+               {"reason", decision.skip_reason},
+               {"policy", decision.policy_source}});
+  connectionDone();
 }
 
 void DeliveryJob::tryNextTarget() {
@@ -413,7 +471,13 @@ void DeliveryJob::tryNextTarget() {
     return;
   }
   if (next_target_ >= targets_.size() && !retry_without_tls_) {
-    failAll(last_failure_, last_info_);
+    // A REQUIRETLS message's outcome is the TLS reason it was refused, even if
+    // a later hop merely failed to answer: that is what its sender must learn
+    // (5.7.10 at expiry, RFC 8689).
+    if (requiretls_failure_)
+      failAll(requiretls_failure_->first, requiretls_failure_->second);
+    else
+      failAll(last_failure_, last_info_);
     finish();
     return;
   }
@@ -426,18 +490,25 @@ void DeliveryJob::tryNextTarget() {
   }
   const JobTarget& target = targets_[next_target_++];
   TlsDecision decision = decideTls(target);
+  if (decision.skip) {
+    skipTarget(target, decision);
+    return;
+  }
   if (log::enabled(log::Level::Debug))
     log::debug("delivery", "trying next hop",
                {{"domain", domain_},
                 {"mx", target.mx_host},
                 {"ip", target.ip},
                 {"starttls", toString(decision.starttls)},
+                {"verify", toString(decision.verify)},
                 {"policy", decision.policy_source}});
   auto* oc = new OutboundConnection(this, target, decision, allow_tls);
   oc->start();
 }
 
 void DeliveryJob::connectionDone() {
+  if (flags_.requiretls && last_failure_.status.rfind("4.7.", 0) == 0)
+    requiretls_failure_ = std::make_pair(last_failure_, last_info_);
   bool another_hop = next_target_ < targets_.size() || retry_without_tls_;
   if (another_hop && callbacks_.hop_failed)
     for (const auto& m : pending_) callbacks_.hop_failed(m, last_failure_, last_info_);

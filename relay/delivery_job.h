@@ -14,13 +14,17 @@
 
 #include "dnssec/dns_answer.h"
 #include "policy/tls_decision.h"
+#include "policy/tls_policy.h"
 #include "relay/envelope.h"
 #include "relay/failure_scope.h"
+#include "relay/next_hops.h"
+#include "reporting/delivery_attempt.h"
 
 namespace tlsrelay {
 
 class TlsContext;
 class PolicySet;
+class MtaStsProvider;
 struct RelayConfig;
 class Spool;
 namespace dns {
@@ -33,20 +37,10 @@ struct JobMessage {
   std::vector<size_t> recipients;           // indexes into envelope->recipients to deliver now
 };
 
-struct JobTarget {
-  std::string mx_host;
-  std::string ip;
-  uint16_t port = 25;
-  dns::Security mx_security = dns::Security::Insecure;
-};
-
-// What the attempt looked like on the wire, for the accounting log.
+// What the attempt looked like on the wire, for the accounting log and TLS reports.
 struct AttemptInfo {
   std::string mx_host, ip;
-  std::string tls_protocol, tls_cipher;
-  std::string verification = "none";
-  std::string policy_source = "default";
-  std::string result_type;  // RFC 8460 result type when TLS was at stake
+  AttemptTls tls;
 };
 
 // Returns the TLS client context for a decision (cached by the engine).
@@ -58,6 +52,7 @@ struct JobContext {
   std::shared_ptr<const PolicySet> policies;
   ClientTlsProvider client_tls;
   dns::Resolver* resolver = nullptr;  // thread-safe; called on the thread pool
+  MtaStsProvider* mta_sts = nullptr;  // thread-safe, blocking; null = MTA-STS off
   Spool* spool = nullptr;             // for loading message data of recovered messages
 };
 
@@ -96,6 +91,7 @@ class DeliveryJob {
   void failAll(const RecipientOutcome& outcome, const AttemptInfo& info);
   void finish();
   TlsDecision decideTls(const JobTarget& target) const;
+  void skipTarget(const JobTarget& target, const TlsDecision& decision);
 
   JobContext ctx_;
   std::string domain_;
@@ -104,11 +100,14 @@ class DeliveryJob {
 
   // Resolution result.
   std::vector<JobTarget> targets_;
+  StsInput sts_;           // the domain's MTA-STS state
+  MessageTlsFlags flags_;  // shared by every message of the job (the queue key splits by TLS class)
   std::optional<RecipientOutcome> terminal_;  // null MX, no such domain, DNS failure
   size_t next_target_ = 0;
   bool retry_without_tls_ = false;  // opportunistic TLS failed on this target: once more in clear
   RecipientOutcome last_failure_ = transientFailure("no delivery attempt was made");
   AttemptInfo last_info_;
+  std::optional<std::pair<RecipientOutcome, AttemptInfo>> requiretls_failure_;  // last TLS refusal of a hop
   int messages_sent_ = 0;
 };
 

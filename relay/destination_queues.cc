@@ -23,6 +23,29 @@ std::string destinationKey(std::string_view recipient_domain, std::string_view s
   return key;
 }
 
+TlsClass tlsClassOf(bool requiretls, bool tls_required_no) {
+  if (requiretls) return TlsClass::RequireTls;
+  return tls_required_no ? TlsClass::TlsRequiredNo : TlsClass::Default;
+}
+
+std::string destinationKey(std::string_view recipient_domain, TlsClass tls_class,
+                           std::string_view smarthost) {
+  std::string key = destinationKey(recipient_domain, smarthost);
+  // The separator is a space, which no domain, address literal or host[:port]
+  // contains, so a suffixed key never equals another destination's key.
+  switch (tls_class) {
+    case TlsClass::Default:
+      break;
+    case TlsClass::RequireTls:
+      key += " requiretls";
+      break;
+    case TlsClass::TlsRequiredNo:
+      key += " tls-required-no";
+      break;
+  }
+  return key;
+}
+
 DestinationQueues::DestinationQueues() : DestinationQueues(Limits{}) {}
 
 DestinationQueues::DestinationQueues(Limits limits) : limits_(limits) {

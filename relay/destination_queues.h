@@ -23,7 +23,7 @@ namespace tlsrelay {
 // Some recipients of one spooled message, bound for one destination.
 struct WorkItem {
   std::string queue_id;
-  std::string destination;           // see destinationKey()
+  std::string destination;           // a queue key, see destinationKey(); not a domain
   std::vector<uint32_t> recipients;  // indexes into Envelope::recipients
   int64_t ready_at = 0;              // unix seconds; not handed out before this
 };
@@ -39,6 +39,19 @@ struct Batch {
 // (all mail shares its connections), else the domain lower-cased without a
 // trailing dot.
 std::string destinationKey(std::string_view recipient_domain, std::string_view smarthost = {});
+
+// A delivery run decides TLS once per next hop for every message it carries,
+// so messages whose TLS needs differ (RFC 8689) must never share a run or a
+// connection. REQUIRETLS wins over "TLS-Required: No" (RFC 8689: the header
+// field is ignored when REQUIRETLS is given).
+enum class TlsClass { Default, RequireTls, TlsRequiredNo };
+TlsClass tlsClassOf(bool requiretls, bool tls_required_no);
+
+// The queue key of a recipient domain for messages of one TLS class:
+// destinationKey() alone for Default, with " requiretls" or " tls-required-no"
+// appended otherwise. The key is only a queue name: never use it as a domain.
+std::string destinationKey(std::string_view recipient_domain, TlsClass tls_class,
+                           std::string_view smarthost = {});
 
 class DestinationQueues {
  public:

@@ -31,4 +31,19 @@ RecipientOutcome permanentFailure(const std::string& reason, const std::string& 
   return RecipientOutcome{RecipientVerdict::Fail, status, reason};
 }
 
+RecipientOutcome expiryFailure(const RecipientOutcome& last, int64_t lifetime_seconds, bool requiretls) {
+  const std::string lifetime = std::to_string(lifetime_seconds) + "s";
+  if (requiretls && last.status.rfind("4.7.", 0) == 0) {
+    // RFC 8689 §4.2.1: the message could not go anywhere under REQUIRETLS; RFC
+    // 3463 X.7.10 "Encryption needed" tells the sender TLS was the obstacle.
+    return permanentFailure(
+        "REQUIRETLS: no MX host offered a TLS session with REQUIRETLS before the message "
+        "expired after " +
+            lifetime + ": " + last.response,
+        "5.7.10");
+  }
+  // RFC 3464 status 4.4.7: delivery time expired; reported as a failure.
+  return permanentFailure("message expired after " + lifetime + "; last error: " + last.response, "4.4.7");
+}
+
 }  // namespace tlsrelay

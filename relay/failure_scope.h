@@ -4,6 +4,7 @@
 // Postfix keeps this in smtp_trouble.c; we keep it here.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -29,5 +30,12 @@ RecipientOutcome transientFailure(const std::string& reason, const std::string& 
 
 // Permanent local failures (null MX, domain does not exist, expiry).
 RecipientOutcome permanentFailure(const std::string& reason, const std::string& status);
+
+// The end of a recipient's lifetime: `last` (a transient outcome) becomes a
+// failure reported as 4.4.7 (delivery time expired) with the last error. For a
+// REQUIRETLS message whose last failure was a TLS one (4.7.x: no STARTTLS, no
+// REQUIRETLS after it, a certificate that did not verify) the failure is
+// 5.7.10 instead, saying why: the sender asked for TLS and no hop could give it.
+RecipientOutcome expiryFailure(const RecipientOutcome& last, int64_t lifetime_seconds, bool requiretls);
 
 }  // namespace tlsrelay

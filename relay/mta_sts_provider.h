@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ struct MtaStsConfig {
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds fetch_timeout{30};
   std::chrono::seconds refresh_before{3600};  // refresh a cached policy this long before it expires
+  uint16_t https_port = 443;                  // test hook only: production always fetches from 443
 };
 
 // Step-by-step account of one lookup, for `policy explain`.
@@ -46,5 +48,19 @@ class MtaStsProvider {
   // Thread-safe, BLOCKING. `trace` (optional) receives the steps taken.
   virtual StsInput lookup(const std::string& domain, StsTrace* trace = nullptr) = 0;
 };
+
+class StsFetcher;  // relay/mta_sts_fetcher.h
+
+// The provider with the libcurl fetcher. `config.cache_directory` must already
+// be resolved (stsCacheDirectory() in relay/cli_mta_sts.h); "" keeps the cache
+// in memory only. `resolver` must outlive the provider; `clock` returns unix
+// seconds (null = the system clock). With `enabled` false every lookup is
+// NoPolicy.
+std::unique_ptr<MtaStsProvider> makeMtaStsProvider(const MtaStsConfig& config, dns::Resolver* resolver,
+                                                   std::function<int64_t()> clock);
+// Same with an injected fetcher (tests).
+std::unique_ptr<MtaStsProvider> makeMtaStsProvider(const MtaStsConfig& config, dns::Resolver* resolver,
+                                                   std::function<int64_t()> clock,
+                                                   std::unique_ptr<StsFetcher> fetcher);
 
 }  // namespace tlsrelay

@@ -367,16 +367,22 @@ void SmtpClientSession::sendMessage(const OutboundMessage& message) {
     failLocally(SmtpReply::local(501, "5.5.4", "envelope contains a line break or NUL (local error)"));
     return;
   }
+  if (m.requiretls && !(tls_active_ && capabilities_.requiretls)) {
+    // RFC 8689 §4.2.1: a REQUIRETLS message MUST NOT go in clear or to a server
+    // that does not offer REQUIRETLS over TLS. That is a property of this hop,
+    // not of the message: fail the connection so the caller tries the next MX
+    // and retries later. Checked before the permanent checks below, so a hop
+    // we may not use anyway never bounces the message.
+    bool tls = tls_active_;
+    std::string why = tls ? "the server does not offer REQUIRETLS over TLS" : "TLS is not active";
+    fail("cannot send a REQUIRETLS message while " + why,
+         SmtpReply::local(450, "4.7.10", "REQUIRETLS message not sent: " + why), false,
+         tls ? "requiretls:noext" : "requiretls:nostarttls");
+    return;
+  }
   if (m.smtputf8 && !capabilities_.smtputf8) {
     // RFC 6531 §3.2: an SMTPUTF8 message cannot go to a server that does not offer it.
     failLocally(SmtpReply::local(550, "5.6.7", "SMTPUTF8 is required but the next hop does not offer it"));
-    return;
-  }
-  if (m.requiretls && !(tls_active_ && capabilities_.requiretls)) {
-    // RFC 8689 §4.2.1: MUST NOT send a REQUIRETLS message to a server that does not
-    // offer REQUIRETLS over TLS; the caller may try another MX.
-    failLocally(
-        SmtpReply::local(550, "5.7.30", "REQUIRETLS support required but not offered by the next hop"));
     return;
   }
   if (capabilities_.size_known && capabilities_.max_size > 0 && m.data->size() > capabilities_.max_size) {
@@ -572,7 +578,8 @@ void SmtpClientSession::timeout() {
   fail(std::string("timeout while ") + stateName());
 }
 
-void SmtpClientSession::fail(std::string reason, std::optional<SmtpReply> reply, bool starttls_missing) {
+void SmtpClientSession::fail(std::string reason, std::optional<SmtpReply> reply, bool starttls_missing,
+                             std::string requiretls_reason) {
   // Every reason names the stage, so logs and DSNs say where it went wrong.
   if (reason.find(" while ") == std::string::npos) reason += std::string(" (while ") + stateName() + ")";
   log::info("smtp", "connection failed: " + reason, {{"id", config_.log_id}, {"state", info(state_).name}});
@@ -580,6 +587,7 @@ void SmtpClientSession::fail(std::string reason, std::optional<SmtpReply> reply,
   txn_.reset();
   enterState(State::Failed);
   Event e{EventKind::Failed, {}, std::move(reason), std::move(reply), starttls_missing};
+  e.requiretls_reason = std::move(requiretls_reason);
   events_.push_back(std::move(e));
 }
 

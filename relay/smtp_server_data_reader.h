@@ -5,6 +5,8 @@
 // and only a real CRLF "." CRLF ends it (never LF.LF, LF.CRLF or CRLF.LF), so
 // what we think is the end of data is what every other MTA thinks too.
 // Chunk-invariant: the result never depends on how the bytes were split.
+// While the lines stream past it also watches the header section for the one
+// field that changes how we relay (RFC 8689 "TLS-Required: No").
 #pragma once
 
 #include <cstddef>
@@ -13,6 +15,36 @@
 #include <string_view>
 
 namespace tlsrelay::smtp {
+
+// Watches the header section of a message, one unstuffed line at a time, for
+// RFC 8689 §3 "TLS-Required: No". Only whole lines are fed, so the verdict
+// never depends on how the bytes arrived; memory stays bounded whatever the
+// sender writes.
+class TlsRequiredScanner {
+ public:
+  // One line of message content, with or without its CR/CRLF.
+  void onLine(std::string_view line);
+  // The message ended (also without a blank line after the header section).
+  void onEnd();
+  // True when the header section had a TLS-Required field whose value is "No"
+  // (case-insensitive, folding and surrounding whitespace ignored) and no
+  // TLS-Required field saying anything else: a contradiction keeps TLS policy.
+  bool tlsRequiredNo() const { return saw_no_ && !saw_other_; }
+
+ private:
+  static constexpr size_t kMaxValue = 16;
+
+  void finishField();
+  void appendValue(std::string_view text);
+
+  bool in_header_ = true;
+  bool in_field_ = false;  // the field being read is TLS-Required
+  std::string value_;      // its unfolded value, whitespace squeezed, at most kMaxValue bytes
+  bool space_pending_ = false;
+  bool value_too_long_ = false;
+  bool saw_no_ = false;
+  bool saw_other_ = false;
+};
 
 class DataReader {
  public:
@@ -30,6 +62,8 @@ class DataReader {
   // The unstuffed content with CRLF line ends, without the end marker.
   // Empty when the message was rejected (nothing is kept once it is doomed).
   std::string takeData();
+  // RFC 8689 §3: the header section said "TLS-Required: No" (see TlsRequiredScanner).
+  bool tlsRequiredNo() const { return headers_.tlsRequiredNo(); }
 
  private:
   void appendToLine(std::string_view segment);
@@ -48,6 +82,7 @@ class DataReader {
   bool finished_ = false;
   uint64_t size_ = 0;
   std::string data_;
+  TlsRequiredScanner headers_;
 };
 
 }  // namespace tlsrelay::smtp

@@ -457,6 +457,8 @@ void SmtpServerSession::finishData() {
   envelope_.client_ip = client_ip_;
   envelope_.helo = helo_;
   envelope_.auth_user = auth_user_;
+  // RFC 8689: kept even beside REQUIRETLS (which makes it ignored); the TLS policy applies that.
+  envelope_.flags.tls_required_no = data_reader_.tlsRequiredNo();
   ReceivedMessage message;
   message.data = receivedHeader() + data_reader_.takeData();
   message.envelope = std::move(envelope_);

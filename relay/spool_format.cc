@@ -102,6 +102,10 @@ constexpr uint8_t kFlagRequireTls = 1;
 constexpr uint8_t kFlagSmtpUtf8 = 2;
 constexpr uint8_t kFlagBody8bit = 4;
 constexpr uint8_t kFlagIsBounce = 8;
+// Added after the first release: files written before it simply lack the bit.
+constexpr uint8_t kFlagTlsRequiredNo = 16;
+constexpr uint8_t kKnownFlags =
+    kFlagRequireTls | kFlagSmtpUtf8 | kFlagBody8bit | kFlagIsBounce | kFlagTlsRequiredNo;
 
 }  // namespace
 
@@ -111,7 +115,8 @@ std::string encodeEnvelope(const Envelope& e) {
   putString(out, e.queue_id);
   putString(out, e.mail_from);
   uint8_t flags = (e.flags.requiretls ? kFlagRequireTls : 0) | (e.flags.smtputf8 ? kFlagSmtpUtf8 : 0) |
-                  (e.flags.body_8bit ? kFlagBody8bit : 0) | (e.flags.is_bounce ? kFlagIsBounce : 0);
+                  (e.flags.body_8bit ? kFlagBody8bit : 0) | (e.flags.is_bounce ? kFlagIsBounce : 0) |
+                  (e.flags.tls_required_no ? kFlagTlsRequiredNo : 0);
   putU8(out, flags);
   putString(out, e.envid);
   putString(out, e.ret);
@@ -140,13 +145,14 @@ Result<Envelope> decodeEnvelope(std::string_view bytes) {
   e.queue_id = in.string("queue_id");
   e.mail_from = in.string("mail_from");
   uint8_t flags = in.u8("flags");
-  if (!in.failed() && (flags & ~(kFlagRequireTls | kFlagSmtpUtf8 | kFlagBody8bit | kFlagIsBounce)) != 0) {
+  if (!in.failed() && (flags & ~kKnownFlags) != 0) {
     in.fail("flags: unknown bits " + std::to_string(flags));
   }
   e.flags.requiretls = flags & kFlagRequireTls;
   e.flags.smtputf8 = flags & kFlagSmtpUtf8;
   e.flags.body_8bit = flags & kFlagBody8bit;
   e.flags.is_bounce = flags & kFlagIsBounce;
+  e.flags.tls_required_no = flags & kFlagTlsRequiredNo;
   e.envid = in.string("envid");
   e.ret = in.string("ret");
   e.received_at = static_cast<int64_t>(in.u64("received_at"));

@@ -140,7 +140,8 @@ std::unique_ptr<TlsEngine> TlsEngine::client(std::shared_ptr<TlsContext> ctx, co
   return std::unique_ptr<TlsEngine>(new TlsEngine(std::move(impl)));
 }
 
-Status TlsEngine::enableDane(const std::string& base_domain, const std::vector<TlsaRecord>& records) {
+Status TlsEngine::enableDane(const std::string& base_domain, const std::vector<TlsaRecord>& records,
+                             const std::vector<std::string>& extra_names) {
   Impl& s = *impl_;
   if (s.is_server || s.ssl == nullptr) return makeError("DANE applies to client engines only");
   if (s.handshake_done || SSL_in_before(s.ssl) != 1)
@@ -152,6 +153,9 @@ Status TlsEngine::enableDane(const std::string& base_domain, const std::vector<T
     }
     // RFC 7672 §3.1.1: with DANE-EE(3) the server's names are not checked.
     SSL_dane_set_flags(s.ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+    for (const auto& name : extra_names)
+      if (name != base_domain && SSL_add1_host(s.ssl, name.c_str()) != 1)
+        return makeError("cannot add DANE reference name " + name + ": " + takeOpenSslError());
     s.dane_enabled = true;
   }
   int usable = 0;
@@ -314,17 +318,27 @@ PeerVerification TlsEngine::verification() const {
   if (!s.handshake_done) {
     v.error = "handshake not completed";
     v.error_code = X509_V_ERR_UNSPECIFIED;
+    v.failure = PeerVerification::Failure::NotTrusted;
     return v;
   }
   if (SSL_get0_peer_certificate(s.ssl) == nullptr) {
     v.error = "no peer certificate";
     v.error_code = X509_V_ERR_UNSPECIFIED;
+    v.failure = PeerVerification::Failure::NotTrusted;
     return v;
   }
   const long result = SSL_get_verify_result(s.ssl);
   v.error_code = static_cast<int>(result);
   if (result != X509_V_OK) {
     v.error = X509_verify_cert_error_string(result);
+    if (s.dane_enabled)
+      v.failure = PeerVerification::Failure::DaneMismatch;
+    else if (result == X509_V_ERR_HOSTNAME_MISMATCH)
+      v.failure = PeerVerification::Failure::HostMismatch;
+    else if (result == X509_V_ERR_CERT_HAS_EXPIRED)
+      v.failure = PeerVerification::Failure::Expired;
+    else
+      v.failure = PeerVerification::Failure::NotTrusted;
     return v;
   }
   v.verified = true;

@@ -22,6 +22,9 @@ struct PeerVerification {
                           // "unable to get local issuer certificate", "hostname mismatch"
   int error_code = 0;     // X509_V_ERR_* value (0 = OK)
   bool dane = false;      // verified through a matching TLSA record (enableDane)
+  // Why verification failed, in the terms RFC 8460 reports need (so callers
+  // need no OpenSSL error codes).
+  enum class Failure { None, HostMismatch, Expired, NotTrusted, DaneMismatch } failure = Failure::None;
 };
 
 using dns::TlsaRecord;
@@ -44,7 +47,10 @@ class TlsEngine {
   // these TLSA records (RFC 7671/7672) instead of the CA bundle. base_domain is the
   // TLSA base domain (the MX host name); verification() then reports dane=true on a
   // match. An error means no record was usable (caller treats that as "no TLSA").
-  Status enableDane(const std::string& base_domain, const std::vector<TlsaRecord>& records);
+  // extra_names: further reference identifiers for DANE-TA name checks (RFC 7672
+  // §3.2.2: the MX host name and the recipient domain).
+  Status enableDane(const std::string& base_domain, const std::vector<TlsaRecord>& records,
+                    const std::vector<std::string>& extra_names = {});
 
   // Client side TLS session resumption across connections. exportSession()
   // returns opaque bytes once the server has issued a resumable session (with

@@ -14,20 +14,12 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "reporting/daily_append_file.h"
 
 namespace tlsrelay {
 namespace {
 
 constexpr std::string_view kStage = "accounting";
-
-std::string utcDay(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  return buf;
-}
 
 bool isControl(unsigned char c) {
   return c < 0x20 || c == 0x7f;
@@ -40,25 +32,13 @@ size_t utf8Boundary(std::string_view s, size_t cut) {
   return cut;
 }
 
-bool writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 const std::vector<std::string>& AccountingLog::columns() {
   static const std::vector<std::string> kColumns = {
-      "time",         "queue_id",   "sender",       "recipient",     "domain",
-      "mx_host",      "ip",         "result",       "dsn_status",    "response",
-      "tls_protocol", "tls_cipher", "verification", "policy_source", "result_type"};
+      "time",         "queue_id",      "sender",      "recipient",   "domain",         "mx_host",
+      "ip",           "result",        "dsn_status",  "response",    "tls_protocol",   "tls_cipher",
+      "verification", "policy_source", "result_type", "policy_type", "failure_reason", "requiretls_reason"};
   return kColumns;
 }
 
@@ -104,10 +84,23 @@ std::string csvQuote(std::string_view field) {
 }
 
 std::string formatAccountingRow(const DeliveryAttempt& a, int64_t time) {
-  const std::string_view fields[] = {a.queue_id,      a.sender,       a.recipient,        a.domain,
-                                     a.mx_host,       a.ip,           toString(a.result), a.dsn_status,
-                                     a.response,      a.tls_protocol, a.tls_cipher,       a.verification,
-                                     a.policy_source, a.result_type};
+  const std::string_view fields[] = {a.queue_id,
+                                     a.sender,
+                                     a.recipient,
+                                     a.domain,
+                                     a.mx_host,
+                                     a.ip,
+                                     toString(a.result),
+                                     a.dsn_status,
+                                     a.response,
+                                     a.tls.protocol,
+                                     a.tls.cipher,
+                                     a.tls.verification,
+                                     a.tls.policy_source,
+                                     a.tls.result_type,
+                                     a.tls.policy_type,
+                                     a.tls.failure_reason,
+                                     a.tls.requiretls_reason};
   std::string row = iso8601Utc(time);
   for (std::string_view f : fields) {
     row.push_back(',');
@@ -116,70 +109,33 @@ std::string formatAccountingRow(const DeliveryAttempt& a, int64_t time) {
   return row;
 }
 
-AccountingLog::AccountingLog(std::string directory, UnixClock clock)
-    : directory_(std::move(directory)), clock_(std::move(clock)) {}
-
-AccountingLog::~AccountingLog() {
-  if (fd_ >= 0) ::close(fd_);
+namespace {
+std::string headerRow() {
+  std::string header;
+  for (const auto& c : AccountingLog::columns()) {
+    if (!header.empty()) header.push_back(',');
+    header += c;
+  }
+  return header + "\r\n";
 }
+}  // namespace
+
+AccountingLog::AccountingLog(std::string directory, UnixClock clock)
+    : file_(std::move(directory), "acct-", ".csv", headerRow(), std::string(kStage)),
+      clock_(std::move(clock)) {}
 
 std::string AccountingLog::pathFor(int64_t unix_seconds) const {
-  return directory_ + "/acct-" + utcDay(unix_seconds) + ".csv";
-}
-
-bool AccountingLog::openFor(const std::string& day) {
-  if (fd_ >= 0 && open_day_ == day) return true;
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-    open_day_.clear();
-  }
-  std::string path = directory_ + "/acct-" + day + ".csv";
-  // O_APPEND: every row is one write() at the end of the file, so rows from
-  // this process and from a concurrently running CLI never interleave.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    if (failed_day_ != day) {
-      log::error(kStage, "cannot open accounting file", {{"path", path}, {"error", std::strerror(errno)}});
-      failed_day_ = day;
-    }
-    return false;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size == 0) {
-    std::string header;
-    for (const auto& c : columns()) {
-      if (!header.empty()) header.push_back(',');
-      header += c;
-    }
-    header += "\r\n";
-    if (!writeAll(fd, header)) {
-      log::error(kStage, "cannot write accounting header", {{"path", path}, {"error", std::strerror(errno)}});
-    }
-  }
-  fd_ = fd;
-  open_day_ = day;
-  failed_day_.clear();
-  return true;
+  return file_.pathFor(unix_seconds);
 }
 
 void AccountingLog::onAttempt(const DeliveryAttempt& attempt) {
   int64_t time = attempt.time != 0 ? attempt.time : clock_();
   std::string row = formatAccountingRow(attempt, time);
   row += "\r\n";  // RFC 4180 §2 rule 1: records end with CRLF
-  std::string day = utcDay(time);
-
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!openFor(day)) return;
-  // Rows go straight to the kernel with write(2) (no user-space buffer), so a
-  // crash of the relay loses nothing already reported. No fsync: the spool,
-  // not this log, is the durable record of delivery state, and a disk flush per
-  // attempt would cost more than all the rest of the accounting; a power loss
-  // may lose the last rows, which is accepted.
-  if (!writeAll(fd_, row)) {
-    log::error(kStage, "cannot write accounting row",
-               {{"id", attempt.queue_id}, {"path", pathFor(time)}, {"error", std::strerror(errno)}});
-  }
+  // Rows go straight to the kernel with one write(2) each, so a crash of the
+  // relay loses nothing already reported, and rows from this process and a
+  // concurrently running CLI never interleave.
+  file_.append(time, row);
 }
 
 Result<std::vector<std::map<std::string, std::string>>> parseAccountingCsv(std::string_view text) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "reporting/daily_append_file.h"
 #include "reporting/delivery_attempt.h"
 
 namespace tlsrelay {
@@ -28,7 +29,6 @@ class AccountingLog : public DeliveryObserver {
 
   // `directory` must exist. `clock` stamps attempts whose `time` is 0.
   AccountingLog(std::string directory, UnixClock clock);
-  ~AccountingLog() override;
   AccountingLog(const AccountingLog&) = delete;
   AccountingLog& operator=(const AccountingLog&) = delete;
 
@@ -39,14 +39,8 @@ class AccountingLog : public DeliveryObserver {
   std::string pathFor(int64_t unix_seconds) const;
 
  private:
-  bool openFor(const std::string& day);  // needs mutex_
-
-  std::string directory_;
+  DailyAppendFile file_;
   UnixClock clock_;
-  std::mutex mutex_;
-  int fd_ = -1;
-  std::string open_day_;    // "YYYY-MM-DD" of fd_
-  std::string failed_day_;  // day whose open failed, to log that only once
 };
 
 // One CSV row (no line terminator) for an attempt stamped `time`.

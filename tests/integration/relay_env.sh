@@ -81,3 +81,57 @@ start_relay() {
 
 # Accounting rows (all days) whose recipient matches $1, as CSV lines.
 acct_rows() { cat "$WORK"/acct/*.csv 2>/dev/null | grep -F -- "$1" || true; }
+
+# ---- TLS policy helpers (test_tls_policy.sh) ----
+
+# Accounting queries by column name (tests/tools/acct_query.py), so tests do
+# not depend on column positions. ACCT_DIR overrides $WORK/acct.
+# acct_match RECIPIENT COLUMN=REGEX...: true if one row of RECIPIENT fully
+# matches every condition (case-insensitive).
+acct_match() {
+  /usr/bin/python3 "$TLSRELAY_SOURCE_DIR/tests/tools/acct_query.py" "${ACCT_DIR:-$WORK/acct}" "$@" >/dev/null 2>&1
+}
+# acct_show RECIPIENT: its rows as "column=value | ..." lines (for failure output).
+acct_show() {
+  /usr/bin/python3 "$TLSRELAY_SOURCE_DIR/tests/tools/acct_query.py" "${ACCT_DIR:-$WORK/acct}" "$1" || true
+}
+# check_acct DESCRIPTION RECIPIENT COLUMN=REGEX...: one assertion that waits
+# up to ACCT_WAIT (default 20) seconds for such a row; on failure prints the
+# rows the recipient does have.
+check_acct() {
+  local what=$1 rcpt=$2
+  shift
+  if wait_for_count "acct_match $(printf '%q ' "$@") && echo 1 || echo 0" 1 "${ACCT_WAIT:-20}" >/dev/null; then
+    check "$what" true
+  else
+    check "$what" false
+    { echo "    accounting rows of $rcpt:"; acct_show "$rcpt" | sed 's/^/      /'; } >&2
+  fi
+}
+
+# maildir_has NAME RECIPIENT: a message delivered to RECIPIENT (Postfix's
+# Delivered-To: field) sits in the maildir of the Postfix started as NAME.
+maildir_has() {
+  grep -rqixF -- "Delivered-To: $2" "$WORK/$1/mail/new" "$WORK/$1/mail/cur" 2>/dev/null
+}
+
+# dsn_for NAME RECIPIENT: the file of a delivery status notification about
+# RECIPIENT (Final-Recipient) in the maildir of Postfix NAME, if any.
+dsn_for() {
+  grep -rlE 'report-type="?delivery-status' "$WORK/$1/mail/new" "$WORK/$1/mail/cur" 2>/dev/null |
+    xargs -r grep -liE "^Final-Recipient: *rfc822; *$2\s*\$" 2>/dev/null | head -n1 || true
+}
+
+# start_mta_sts_nginx DIR IP [PORT]: nginx serving DIR/sites/<name>/ over HTTPS
+# (tests/fixtures/mta_sts_nginx.sh); stopped by the cleanup trap.
+start_mta_sts_nginx() {
+  bash "$TLSRELAY_SOURCE_DIR/tests/fixtures/mta_sts_nginx.sh" start "$@" >"$1.out" 2>&1 ||
+    { cat "$1.out" >&2; die "mta-sts nginx failed to start"; }
+  CLEANUP_CMDS+=("bash '$TLSRELAY_SOURCE_DIR/tests/fixtures/mta_sts_nginx.sh' stop '$1'")
+}
+
+# stop_relay PID: SIGTERM and wait for the exit (it drains first).
+stop_relay() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}

@@ -50,11 +50,13 @@ DeliveryAttempt sampleAttempt() {
   a.result = AttemptResult::Delivered;
   a.dsn_status = "2.0.0";
   a.response = "250 2.0.0 Ok: queued as ABC";
-  a.tls_protocol = "TLSv1.3";
-  a.tls_cipher = "TLS_AES_256_GCM_SHA384";
-  a.verification = "pkix";
-  a.policy_source = "policy.d/example.net.toml";
-  a.result_type = "success";
+  a.tls.protocol = "TLSv1.3";
+  a.tls.cipher = "TLS_AES_256_GCM_SHA384";
+  a.tls.verification = "pkix";
+  a.tls.policy_source = "policy.d/example.net.toml";
+  a.tls.result_type = "success";
+  a.tls.policy_type = "sts";
+  a.tls.requiretls_reason = "";
   return a;
 }
 
@@ -94,7 +96,8 @@ TEST(AccountingLog, RotatesAtUtcMidnightWithInjectedClock) {
   // Each file starts with exactly one header row.
   std::string text = slurp(dir.path() + "/acct-2026-11-24.csv");
   EXPECT_EQ(text.rfind("time,queue_id,sender,recipient,domain,mx_host,ip,result,dsn_status,response,"
-                       "tls_protocol,tls_cipher,verification,policy_source,result_type\r\n",
+                       "tls_protocol,tls_cipher,verification,policy_source,result_type,policy_type,"
+                       "failure_reason,requiretls_reason\r\n",
                        0),
             0u);
 }
@@ -184,7 +187,7 @@ TEST(AccountingLog, RoundTripEveryColumn) {
   AccountingLog log(dir.path(), [] { return kBeforeMidnight; });
   DeliveryAttempt a = sampleAttempt();
   a.result = AttemptResult::Deferred;
-  a.tls_protocol = "";
+  a.tls.protocol = "";
   a.response = "421 4.7.0 \"try\" later, please";
   log.onAttempt(a);
   auto rows = readAccountingCsv(log.pathFor(kBeforeMidnight));
@@ -206,6 +209,8 @@ TEST(AccountingLog, RoundTripEveryColumn) {
   EXPECT_EQ(r.at("verification"), "pkix");
   EXPECT_EQ(r.at("policy_source"), "policy.d/example.net.toml");
   EXPECT_EQ(r.at("result_type"), "success");
+  EXPECT_EQ(r.at("policy_type"), "sts");
+  EXPECT_EQ(r.at("requiretls_reason"), "");
 }
 
 TEST(AccountingLog, ConcurrentWritersKeepRowsWhole) {

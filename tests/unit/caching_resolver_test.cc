@@ -20,12 +20,14 @@ class FakeResolver : public Resolver {
   std::map<std::string, MxAnswer> mx;
   std::map<std::string, AddressAnswer> addresses;
   std::map<std::string, TxtAnswer> txt;
+  std::map<std::string, TlsaAnswer> tlsa;
   std::map<std::string, int> calls;
   std::mutex mutex;
 
   MxAnswer lookupMx(const std::string& d) override { return get(mx, "mx:" + d, d); }
   AddressAnswer lookupAddresses(const std::string& h) override { return get(addresses, "a:" + h, h); }
   TxtAnswer lookupTxt(const std::string& n) override { return get(txt, "txt:" + n, n); }
+  TlsaAnswer lookupTlsa(const std::string& n) override { return get(tlsa, "tlsa:" + n, n); }
 
  private:
   template <class Map>

@@ -26,6 +26,53 @@ TEST(DestinationKey, LowercasesAndPrefersSmarthost) {
   EXPECT_EQ(destinationKey(""), "");
 }
 
+TEST(DestinationKey, TlsClassSplitsTheQueue) {
+  EXPECT_EQ(tlsClassOf(false, false), TlsClass::Default);
+  EXPECT_EQ(tlsClassOf(true, false), TlsClass::RequireTls);
+  EXPECT_EQ(tlsClassOf(false, true), TlsClass::TlsRequiredNo);
+  EXPECT_EQ(tlsClassOf(true, true), TlsClass::RequireTls);  // RFC 8689: REQUIRETLS wins
+
+  EXPECT_EQ(destinationKey("Example.COM.", TlsClass::Default), "example.com");
+  EXPECT_EQ(destinationKey("Example.COM.", TlsClass::RequireTls), "example.com requiretls");
+  EXPECT_EQ(destinationKey("Example.COM.", TlsClass::TlsRequiredNo), "example.com tls-required-no");
+  EXPECT_EQ(destinationKey("example.com", TlsClass::RequireTls, "Relay.Internal:587"),
+            "relay.internal:587 requiretls");
+  EXPECT_EQ(destinationKey("example.com", TlsClass::Default, "Relay.Internal"),
+            destinationKey("example.com", "Relay.Internal"));
+}
+
+// Messages of different TLS classes for one domain never share a connection:
+// each class is its own destination with its own batches and slots.
+TEST(DestinationQueues, TlsClassesNeverShareABatch) {
+  DestinationQueues::Limits limits;
+  limits.max_connections_per_destination = 1;
+  DestinationQueues q(limits);
+  const std::string plain = destinationKey("example.com", TlsClass::Default);
+  const std::string strict = destinationKey("example.com", TlsClass::RequireTls);
+  const std::string relaxed = destinationKey("example.com", TlsClass::TlsRequiredNo);
+  q.add(item("P1", plain, T0));
+  q.add(item("R1", strict, T0));
+  q.add(item("N1", relaxed, T0));
+  q.add(item("P2", plain, T0));
+  std::map<std::string, std::vector<std::string>> batches;
+  while (auto b = q.takeReady(T0)) {
+    for (const auto& i : b->items) {
+      EXPECT_EQ(i.destination, b->destination);
+      batches[b->destination].push_back(i.queue_id);
+    }
+  }
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[plain], (std::vector<std::string>{"P1", "P2"}));
+  EXPECT_EQ(batches[strict], std::vector<std::string>{"R1"});
+  EXPECT_EQ(batches[relaxed], std::vector<std::string>{"N1"});
+  // Connection reuse stays inside the class too.
+  q.add(item("R2", strict, T0));
+  EXPECT_FALSE(q.takeNextReady(plain, T0).has_value());
+  auto next = q.takeNextReady(strict, T0);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->queue_id, "R2");
+}
+
 TEST(DestinationQueues, EmptyHasNothing) {
   DestinationQueues q;
   EXPECT_EQ(q.size(), 0u);

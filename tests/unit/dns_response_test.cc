@@ -284,6 +284,86 @@ TEST(DnsResponse, EveryTruncationAndRandomBytesAreSafe) {
   }
 }
 
+std::vector<uint8_t> tlsaRdata(uint8_t usage, uint8_t selector, uint8_t matching, size_t data_size,
+                               uint8_t fill) {
+  std::vector<uint8_t> b = {usage, selector, matching};
+  b.insert(b.end(), data_size, fill);
+  return b;
+}
+
+TEST(DnsResponse, TlsaRecordsDecoded) {
+  auto wire = Wire(kOk | kAd, "_25._tcp.mx1.example.test", kTypeTlsa)
+                  .answer("_25._tcp.mx1.example.test", kTypeTlsa, 600, tlsaRdata(3, 1, 1, 32, 0xab))
+                  .answer("_25._tcp.mx1.example.test", kTypeTlsa, 300, tlsaRdata(2, 0, 2, 64, 0x01))
+                  .answer("_25._tcp.mx1.example.test", kTypeTlsa, 300, tlsaRdata(3, 0, 0, 5, 0x30))
+                  .bytes();
+  TlsaAnswer a = parseTlsaResponse(wire, "_25._tcp.mx1.example.test", true);
+  ASSERT_EQ(a.outcome, Outcome::Found) << a.why;
+  EXPECT_EQ(a.security, Security::Secure);
+  EXPECT_EQ(a.ttl, 300u);
+  ASSERT_EQ(a.records.size(), 3u);
+  EXPECT_EQ(a.records[0], (TlsaRecord{3, 1, 1, std::string(32, '\xab')}));
+  EXPECT_EQ(a.records[1], (TlsaRecord{2, 0, 2, std::string(64, '\x01')}));
+  EXPECT_EQ(a.records[2], (TlsaRecord{3, 0, 0, "00000"}));
+  EXPECT_EQ(parseTlsaResponse(wire, "_25._tcp.mx1.example.test", false).security, Security::Insecure);
+  // Another owner or type in the answer is not a TLSA record for this name.
+  auto other = Wire(kOk, "_25._tcp.mx1.example.test", kTypeTlsa)
+                   .answer("_25._tcp.mx2.example.test", kTypeTlsa, 60, tlsaRdata(3, 1, 1, 32, 1))
+                   .authority("example.test", kTypeSoa, 300, Wire::soa(120))
+                   .bytes();
+  TlsaAnswer none = parseTlsaResponse(other, "_25._tcp.mx1.example.test", true);
+  EXPECT_EQ(none.outcome, Outcome::NoData);
+  EXPECT_EQ(none.ttl, 120u);  // RFC 2308
+}
+
+TEST(DnsResponse, MalformedTlsaRdataIsRejected) {
+  // Digest lengths that cannot be SHA2-256 / SHA2-512, and no data at all.
+  for (auto rdata : {tlsaRdata(3, 1, 1, 31, 1), tlsaRdata(3, 1, 1, 33, 1), tlsaRdata(3, 1, 2, 32, 1),
+                     tlsaRdata(3, 1, 0, 0, 1)}) {
+    auto only_bad =
+        Wire(kOk | kAd, "_25._tcp.x.test", kTypeTlsa).answer("_25._tcp.x.test", kTypeTlsa, 60, rdata).bytes();
+    TlsaAnswer a = parseTlsaResponse(only_bad, "_25._tcp.x.test", true);
+    EXPECT_EQ(a.outcome, Outcome::TempFail) << rdata.size();  // records existed: never "no TLSA"
+    EXPECT_TRUE(a.records.empty());
+  }
+  auto mixed = Wire(kOk | kAd, "_25._tcp.x.test", kTypeTlsa)
+                   .answer("_25._tcp.x.test", kTypeTlsa, 60, tlsaRdata(3, 1, 1, 20, 1))
+                   .answer("_25._tcp.x.test", kTypeTlsa, 60, tlsaRdata(3, 1, 1, 32, 2))
+                   .bytes();
+  TlsaAnswer b = parseTlsaResponse(mixed, "_25._tcp.x.test", true);
+  ASSERT_EQ(b.outcome, Outcome::Found) << b.why;
+  ASSERT_EQ(b.records.size(), 1u);
+  EXPECT_EQ(b.records[0].data, std::string(32, '\x02'));
+  EXPECT_NE(b.why.find("malformed"), std::string::npos);
+  // Shorter than the three fixed fields: the packet itself is malformed.
+  auto truncated =
+      Wire(kOk, "_25._tcp.x.test", kTypeTlsa).answer("_25._tcp.x.test", kTypeTlsa, 60, {3, 1}).bytes();
+  EXPECT_EQ(parseTlsaResponse(truncated, "_25._tcp.x.test", true).outcome, Outcome::TempFail);
+}
+
+TEST(DnsResponse, TlsaRecordsAreCappedAndRandomBytesSafe) {
+  Wire wire(kOk, "_25._tcp.big.test", kTypeTlsa);
+  for (int i = 0; i < 150; ++i)
+    wire.answer("_25._tcp.big.test", kTypeTlsa, 60, tlsaRdata(3, 1, 1, 32, static_cast<uint8_t>(i)));
+  const auto bytes = wire.bytes();
+  TlsaAnswer a = parseTlsaResponse(bytes, "_25._tcp.big.test", true);
+  ASSERT_EQ(a.outcome, Outcome::Found);
+  EXPECT_EQ(a.records.size(), kMaxRecordsPerAnswer);
+  EXPECT_NE(a.why.find("capped"), std::string::npos);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<uint8_t> mutated(bytes.begin(), bytes.begin() + 200);
+    for (int k = 0; k < 1 + i % 4; ++k) mutated[rng() % mutated.size()] = static_cast<uint8_t>(rng());
+    TlsaAnswer m = parseTlsaResponse(mutated, "_25._tcp.big.test", true);
+    for (const auto& r : m.records) {
+      EXPECT_FALSE(r.data.empty());
+      if (r.matching_type == 1) {
+        EXPECT_EQ(r.data.size(), 32u);
+      }
+    }
+  }
+}
+
 AddressAnswer half(Outcome o, std::vector<std::string> records, Security s = Security::Secure,
                    uint32_t ttl = 300) {
   AddressAnswer a;

@@ -10,6 +10,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "relay/failure_scope.h"
+#include "relay/smtp_reply.h"
+
 namespace tlsrelay {
 namespace {
 
@@ -232,6 +235,33 @@ TEST(DsnBuilder, RequireTlsOriginalIsRedactedAndFlagged) {
   EXPECT_EQ(dsn.data.find("message/rfc822"), std::string::npos);
   json j = parseWithPython(dsn.data);
   ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["parts"][2], "text/rfc822-headers");
+}
+
+// RFC 8689: a REQUIRETLS message that no hop could take under TLS comes back
+// as 5.7.10 with the reason, headers only, and the bounce itself requires TLS.
+TEST(DsnBuilder, RequireTlsExpiryBounce) {
+  DsnInput in = bounceInput();
+  in.requiretls_original = true;
+  RecipientOutcome last = outcomeFromReply(SmtpReply::local(
+      450, "4.7.10", "REQUIRETLS message not sent: the server does not offer REQUIRETLS over TLS"));
+  RecipientOutcome final_outcome = expiryFailure(last, 432000, /*requiretls=*/true);
+  in.recipients.resize(1);
+  in.recipients[0].status = final_outcome.status;
+  in.recipients[0].diagnostic = final_outcome.response;
+  in.recipients[0].remote_mta.clear();
+  DsnMessage dsn = buildDsn(in);
+  EXPECT_TRUE(dsn.requiretls);
+  EXPECT_TRUE(dsn.headers_only);
+  EXPECT_NE(dsn.data.find("\r\nAction: failed\r\nStatus: 5.7.10\r\n"), std::string::npos) << dsn.data;
+  EXPECT_NE(dsn.data.find("Diagnostic-Code: X-tlsrelay; REQUIRETLS: no MX host offered a TLS session with "
+                          "REQUIRETLS before the message expired after 432000s: 450 4.7.10"),
+            std::string::npos)
+      << dsn.data;
+  EXPECT_NE(dsn.data.find("Subject: Undelivered Mail Returned to Sender"), std::string::npos);
+  EXPECT_EQ(dsn.data.find("The secret body."), std::string::npos);
+  json j = parseWithPython(dsn.data);
+  ASSERT_FALSE(j.is_discarded()) << dsn.data;
   EXPECT_EQ(j["parts"][2], "text/rfc822-headers");
 }
 

@@ -52,5 +52,37 @@ TEST(FailureScope, LocalFailures) {
   EXPECT_EQ(p.response, "null MX");
 }
 
+TEST(FailureScope, ExpiryTurnsTheLastErrorIntoAFailure) {
+  struct Row {
+    const char* name;
+    RecipientOutcome last;
+    bool requiretls;
+    const char* status;
+    const char* response_start;
+  } rows[] = {
+      {"plain message, connect failure", transientFailure("connect refused"), false, "4.4.7",
+       "message expired after 3600s; last error: connect refused"},
+      {"plain message, TLS failure", transientFailure("no STARTTLS", "4.7.4"), false, "4.4.7",
+       "message expired after 3600s; last error: no STARTTLS"},
+      {"REQUIRETLS, peer without the extension",
+       outcomeFromReply(reply(450, "4.7.10", "REQUIRETLS message not sent: no REQUIRETLS")), true, "5.7.10",
+       "REQUIRETLS: no MX host offered a TLS session with REQUIRETLS before the message expired after 3600s: "
+       "450 4.7.10 REQUIRETLS message not sent: no REQUIRETLS"},
+      {"REQUIRETLS, certificate not verified", transientFailure("certificate not verified", "4.7.5"), true,
+       "5.7.10", "REQUIRETLS: no MX host offered"},
+      {"REQUIRETLS, last error not about TLS", transientFailure("connect refused"), true, "4.4.7",
+       "message expired after 3600s; last error: connect refused"},
+      {"REQUIRETLS, remote 4xx not about TLS", outcomeFromReply(reply(451, "4.3.0", "try later")), true,
+       "4.4.7", "message expired"},
+  };
+  for (const Row& r : rows) {
+    RecipientOutcome o = expiryFailure(r.last, 3600, r.requiretls);
+    EXPECT_EQ(o.verdict, RecipientVerdict::Fail) << r.name;
+    EXPECT_EQ(o.status, r.status) << r.name;
+    EXPECT_EQ(o.response.rfind(r.response_start, 0), 0u) << r.name << ": " << o.response;
+    EXPECT_NE(o.response.find(r.last.response), std::string::npos) << r.name;  // the last error is kept
+  }
+}
+
 }  // namespace
 }  // namespace tlsrelay

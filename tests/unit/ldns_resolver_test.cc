@@ -248,12 +248,12 @@ TEST_F(LdnsResolverTest, ExtraRecordsHookIsSignedIntoTheZone) {
   EXPECT_EQ(a.records, std::vector<std::string>{"127.0.1.14"});
 }
 
-TEST_F(LdnsResolverTest, TrustAdOffMeansInsecure) {
-  ResolverConfig c = config();
-  c.trust_ad = false;
-  MxAnswer mx = makeLdnsResolver(c)->lookupMx("example.test");
-  ASSERT_EQ(mx.outcome, Outcome::Found) << mx.why;
-  EXPECT_EQ(mx.security, Security::Insecure);
+TEST_F(LdnsResolverTest, AbsentTlsaIsSecureNxDomain) {
+  // Full TLSA coverage in both DNSSEC modes lives in dnssec_validator_test.cc.
+  TlsaAnswer tlsa = makeLdnsResolver(config())->lookupTlsa("_25._tcp.mx1.example.test");
+  EXPECT_EQ(tlsa.outcome, Outcome::NxDomain) << tlsa.why;
+  EXPECT_EQ(tlsa.security, Security::Secure);
+  EXPECT_TRUE(tlsa.records.empty());
 }
 
 TEST_F(LdnsResolverTest, UnreachableServerIsTempFailWithinTimeout) {

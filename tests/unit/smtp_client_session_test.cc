@@ -573,28 +573,122 @@ TEST(SmtpClientSession, MailParametersFollowCapabilities) {
   }
 }
 
-TEST(SmtpClientSession, RequireTlsNeedsTlsAndPeerSupport) {
+// Up to Ready over TLS: greeting, EHLO, STARTTLS, handshake, EHLO again.
+void connectOverTls(Dialogue& d, const char* ehlo_over_tls) {
+  d.server("220 mx\r\n");
+  d.server(kEhloStartTls);
+  EXPECT_EQ(d.client(), "EHLO relay.example.test\r\nSTARTTLS\r\n");
+  d.server("220 go\r\n");
+  d.s().tlsEstablished();
+  EXPECT_EQ(d.client(), "EHLO relay.example.test\r\n");
+  EXPECT_EQ(d.server(ehlo_over_tls), std::vector<Kind>{Kind::Ready});
+  ASSERT_TRUE(d.s().tlsActive());
+}
+
+// RFC 8689 §4.2.1: a hop that cannot take a REQUIRETLS message is a failure of
+// the hop (next MX, retry later), never a bounce and never a clear-text send.
+void expectRequireTlsHopFailure(Dialogue& d, const std::string& reason) {
+  EXPECT_EQ(d.client(), "");  // not a byte of the transaction left
+  EXPECT_EQ(d.drain(), std::vector<Kind>{Kind::Failed});
+  EXPECT_EQ(d.s().state(), State::Failed);
+  const Event& failed = d.lastOf(Kind::Failed);
+  EXPECT_EQ(failed.requiretls_reason, reason);
+  EXPECT_FALSE(failed.starttls_missing);
+  ASSERT_TRUE(failed.reply.has_value());
+  EXPECT_EQ(failed.reply->code, 450);
+  EXPECT_EQ(failed.reply->enhanced, "4.7.10");
+  EXPECT_TRUE(failed.reply->isTransient());
+  EXPECT_NE(failed.reason.find("REQUIRETLS"), std::string::npos) << failed.reason;
+}
+
+TEST(SmtpClientSession, RequireTlsMessageNeverGoesInClear) {
   OutboundMessage m = message({"a@example.test"});
   m.requiretls = true;
   {
     Dialogue d;
     d.connect("250-mx\r\n250 REQUIRETLS\r\n");  // offered, but we are in clear
     d.s().sendMessage(m);
-    EXPECT_EQ(d.client(), "");
-    d.drain();
-    EXPECT_EQ(d.lastOf(Kind::MessageDone).result.replyFor(0).enhanced, "5.7.30");
+    expectRequireTlsHopFailure(d, "requiretls:nostarttls");
   }
   {
-    Dialogue d(StartTlsMode::Required);
+    Dialogue d;  // opportunistic TLS, server without STARTTLS
+    d.connect(kEhloPipelining);
+    d.s().sendMessage(m);
+    expectRequireTlsHopFailure(d, "requiretls:nostarttls");
+  }
+  {
+    Dialogue d(StartTlsMode::Never);  // the caller's retry in clear after a failed handshake
     d.server("220 mx\r\n");
+    d.client();
     d.server(kEhloStartTls);
+    EXPECT_EQ(d.client(), "");
+    d.s().sendMessage(m);
+    expectRequireTlsHopFailure(d, "requiretls:nostarttls");
+  }
+}
+
+TEST(SmtpClientSession, RequireTlsMessageNeedsTheExtensionOverTls) {
+  OutboundMessage m = message({"a@example.test"});
+  m.requiretls = true;
+  {
+    Dialogue d(StartTlsMode::Required);
+    connectOverTls(d, "250-mx\r\n250 PIPELINING\r\n");
+    d.s().sendMessage(m);
+    expectRequireTlsHopFailure(d, "requiretls:noext");
+  }
+  {
+    // REQUIRETLS seen only before TLS counts for nothing (RFC 3207 §4.2).
+    Dialogue d;
+    d.server("220 mx\r\n");
+    d.server("250-mx\r\n250-REQUIRETLS\r\n250 STARTTLS\r\n");
     d.server("220 go\r\n");
     d.s().tlsEstablished();
     d.client();
-    d.server("250-mx\r\n250 REQUIRETLS\r\n");
+    d.server("250 mx\r\n");
     d.s().sendMessage(m);
-    EXPECT_EQ(d.client(), "MAIL FROM:<alice@example.org> REQUIRETLS\r\n");
+    expectRequireTlsHopFailure(d, "requiretls:noext");
   }
+  {
+    // A hop failure, checked before the message's own limits: a peer without
+    // REQUIRETLS (and without SMTPUTF8) never bounces the message with 5.6.7.
+    OutboundMessage intl = m;
+    intl.smtputf8 = true;
+    Dialogue d(StartTlsMode::Required);
+    connectOverTls(d, "250 mx\r\n");
+    d.s().sendMessage(intl);
+    expectRequireTlsHopFailure(d, "requiretls:noext");
+  }
+}
+
+TEST(SmtpClientSession, RequireTlsMessageSentWithTheParameter) {
+  OutboundMessage m = message({"a@example.test"});
+  m.requiretls = true;
+  Dialogue d(StartTlsMode::Required);
+  connectOverTls(d, "250-mx\r\n250-PIPELINING\r\n250 REQUIRETLS\r\n");
+  d.s().sendMessage(m);
+  EXPECT_EQ(d.client(), "MAIL FROM:<alice@example.org> REQUIRETLS\r\nRCPT TO:<a@example.test>\r\nDATA\r\n");
+  d.server("250 ok\r\n250 ok\r\n354 go\r\n");
+  EXPECT_EQ(d.client(), "Subject: t\r\n\r\nhello\r\n.\r\n");
+  EXPECT_EQ(d.server("250 queued\r\n"), kDone);
+  EXPECT_TRUE(d.lastOf(Kind::MessageDone).result.accepted(0));
+  EXPECT_TRUE(d.lastOf(Kind::MessageDone).requiretls_reason.empty());
+}
+
+TEST(SmtpClientSession, RequireTlsMessageAfterAPlainOneOnTheSameConnection) {
+  Dialogue d;
+  d.connect(kEhloPipelining);
+  d.s().sendMessage(message({"a@example.test"}));
+  d.client();
+  EXPECT_EQ(d.server("250 ok\r\n250 ok\r\n354 go\r\n"), std::vector<Kind>{});
+  d.client();
+  EXPECT_EQ(d.server("250 queued\r\n"), kDone);
+  OutboundMessage secret = message({"b@example.test"}, "Subject: secret\r\n\r\nsecret\r\n");
+  secret.requiretls = true;
+  d.s().sendMessage(secret);
+  expectRequireTlsHopFailure(d, "requiretls:nostarttls");
+  // The session is done: nothing more is sent, even if the server speaks again.
+  d.server("250 ok\r\n");
+  EXPECT_EQ(d.client(), "");
 }
 
 TEST(SmtpClientSession, EnvelopeInjectionRefusedLocally) {

@@ -649,6 +649,76 @@ TEST(SmtpServerSession, RequireTlsRecipientTagIsStripped) {
   EXPECT_EQ(plain.messages[0].envelope.recipients[0].address, "user+other@example.org");
 }
 
+// RFC 8689 §3: "TLS-Required: No" in the header section, however it arrives.
+TEST(SmtpServerSession, TlsRequiredNoHeaderIsDetected) {
+  struct Case {
+    const char* name;
+    std::string content;  // message content up to (not including) the end marker
+    bool expected;
+  };
+  const Case cases[] = {
+      {"plain", "From: a@b.c\r\nTLS-Required: No\r\nSubject: s\r\n\r\nbody\r\n", true},
+      {"case and whitespace", "tls-required:  \t nO \t\r\n\r\nbody\r\n", true},
+      {"no space", "TLS-Required:No\r\n\r\n", true},
+      {"space before colon (obsolete syntax)", "TLS-Required : No\r\n\r\n", true},
+      {"folded", "Subject: s\r\nTLS-Required:\r\n No\r\nFrom: a@b.c\r\n\r\nbody\r\n", true},
+      {"folded twice", "TLS-Required:\r\n\t\r\n  No  \r\n\r\n", true},
+      {"last field, no body", "Subject: s\r\nTLS-Required: No\r\n", true},
+      {"yes", "TLS-Required: Yes\r\n\r\n", false},
+      {"no plus text", "TLS-Required: No thanks\r\n\r\n", false},
+      {"folded into another word", "TLS-Required: No\r\n pe\r\n\r\n", false},
+      {"empty value", "TLS-Required:\r\n\r\n", false},
+      {"in the body only", "Subject: s\r\n\r\nTLS-Required: No\r\n", false},
+      {"after a non-field line", "Subject: s\r\nnot a header\r\nTLS-Required: No\r\n\r\n", false},
+      {"contradicting fields", "TLS-Required: No\r\nTLS-Required: Yes\r\n\r\n", false},
+      {"other field name", "X-TLS-Required: No\r\nTLS-Required-Not: No\r\n\r\n", false},
+      {"dot-stuffed line", "Subject: s\r\n..TLS-Required: No\r\n\r\n", false},
+      {"long whitespace",
+       "TLS-Required:" + std::string(300, ' ') + "No" + std::string(300, '\t') + "\r\n\r\n", true},
+      {"long value", "TLS-Required: No" + std::string(300, 'o') + "\r\n\r\n", false},
+  };
+  for (const Case& c : cases) {
+    const std::string input = c.content + ".\r\n";
+    // Whole, and split at every byte boundary (packets and reads fall anywhere).
+    for (size_t cut = 0; cut < input.size(); ++cut) {
+      Session h;
+      h.send("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
+      if (cut > 0) h.send(input.substr(0, cut));
+      EXPECT_EQ(h.send(input.substr(cut)), "250 2.0.0 Ok: queued as Q1\r\n") << c.name;
+      ASSERT_EQ(h.messages.size(), 1u) << c.name;
+      ASSERT_EQ(h.messages[0].envelope.flags.tls_required_no, c.expected) << c.name << " cut at " << cut;
+      EXPECT_FALSE(h.messages[0].envelope.flags.requiretls) << c.name;
+    }
+  }
+}
+
+TEST(SmtpServerSession, TlsRequiredNoIsPerMessageAndKeptBesideRequireTls) {
+  Harness t;
+  t.config.implicit_tls = true;
+  t.start();
+  t.session->takeOutput();
+  t.send("EHLO c\r\n");
+  t.send("MAIL FROM:<a@b.c> REQUIRETLS\r\nRCPT TO:<d@e.f>\r\nDATA\r\nTLS-Required: No\r\n\r\nx\r\n.\r\n");
+  t.send("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nSubject: next\r\n\r\nx\r\n.\r\n");
+  ASSERT_EQ(t.messages.size(), 2u);
+  // Both stored: the TLS policy, not the receiver, lets REQUIRETLS win (RFC 8689).
+  EXPECT_TRUE(t.messages[0].envelope.flags.requiretls);
+  EXPECT_TRUE(t.messages[0].envelope.flags.tls_required_no);
+  // The next transaction starts clean.
+  EXPECT_FALSE(t.messages[1].envelope.flags.requiretls);
+  EXPECT_FALSE(t.messages[1].envelope.flags.tls_required_no);
+}
+
+TEST(SmtpServerSession, TlsRequiredNoInRejectedMessageIsNotKept) {
+  Session h;
+  h.send("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
+  EXPECT_EQ(h.send("TLS-Required: No\n\r\n.\r\n"),
+            "550 5.6.11 Message rejected: bare CR or LF in message content\r\n");
+  h.send("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nSubject: s\r\n\r\n.\r\n");
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_FALSE(h.messages[0].envelope.flags.tls_required_no);
+}
+
 TEST(SmtpServerSession, TooManyRecipients) {
   Harness h;
   h.config.max_recipients = 2;
@@ -774,6 +844,52 @@ TEST(SmtpDataReader, ChunkInvariantOnTrickyInputs) {
         EXPECT_EQ(data, c.data) << c.input << " chunk " << chunk;
       }
     }
+  }
+}
+
+// The scanner alone: lines in (with or without CRLF), verdict out.
+TEST(TlsRequiredScanner, LinesInVerdictOut) {
+  using smtp::TlsRequiredScanner;
+  {
+    TlsRequiredScanner s;
+    s.onLine("TLS-Required:");
+    s.onLine("\tNo");
+    EXPECT_FALSE(s.tlsRequiredNo());  // the field may still be folded further
+    s.onLine("");
+    EXPECT_TRUE(s.tlsRequiredNo());
+    s.onLine("TLS-Required: Yes");  // body: ignored
+    s.onEnd();
+    EXPECT_TRUE(s.tlsRequiredNo());
+  }
+  {
+    TlsRequiredScanner s;
+    s.onLine(" folded without a field\r\n");  // nothing to continue: ignored
+    s.onLine("TLS-Required: NO\r\n");
+    s.onEnd();
+    EXPECT_TRUE(s.tlsRequiredNo());
+  }
+  {
+    TlsRequiredScanner s;
+    s.onLine(": no name\r\n");  // not a field: the header section is over
+    s.onLine("TLS-Required: No\r\n");
+    s.onEnd();
+    EXPECT_FALSE(s.tlsRequiredNo());
+  }
+  {
+    TlsRequiredScanner s;
+    s.onLine("Bad Name: x");  // a space inside a field name: not a field
+    s.onLine("TLS-Required: No");
+    s.onEnd();
+    EXPECT_FALSE(s.tlsRequiredNo());
+  }
+  {
+    TlsRequiredScanner s;  // any amount of folding whitespace around the keyword
+    s.onLine("TLS-Required:");
+    for (int i = 0; i < 10000; ++i) s.onLine("      ");
+    s.onLine("  No");
+    for (int i = 0; i < 10000; ++i) s.onLine("\t");
+    s.onEnd();
+    EXPECT_TRUE(s.tlsRequiredNo());
   }
 }
 

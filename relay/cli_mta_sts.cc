@@ -1,0 +1,85 @@
+// `tlsrelay sts cache list|clear`; see cli_mta_sts.h.
+#include "relay/cli_mta_sts.h"
+
+#include <cctype>
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "policy/mta_sts_cache.h"
+
+namespace tlsrelay {
+namespace {
+
+std::string isoTime(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+std::string stsCacheDirectory(const RelayConfig& config) {
+  if (!config.mta_sts.cache_directory.empty()) return config.mta_sts.cache_directory;
+  return config.spool_directory + "/mta-sts";
+}
+
+int runStsCacheList(const RelayConfig& config, bool json) {
+  StsCache cache(stsCacheDirectory(config));
+  const auto entries = cache.list();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries) {
+      out.push_back({{"domain", e.domain},
+                     {"id", e.id},
+                     {"mode", toString(e.policy.mode)},
+                     {"max_age", e.policy.max_age},
+                     {"fetched_at", isoTime(e.fetched_at)},
+                     {"expires_at", isoTime(e.expires_at)},
+                     {"expired", e.expired(now)},
+                     {"mx", e.policy.mx}});
+    }
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  if (entries.empty()) {
+    std::cout << "no cached MTA-STS policies in " << cache.directory() << "\n";
+    return 0;
+  }
+  std::cout << "domain  id  mode  expires  mx\n";
+  for (const auto& e : entries) {
+    std::cout << e.domain << "  " << e.id << "  " << toString(e.policy.mode) << "  " << isoTime(e.expires_at)
+              << (e.expired(now) ? " (expired)" : "") << "  " << joined(e.policy.mx) << "\n";
+  }
+  return 0;
+}
+
+int runStsCacheClear(const RelayConfig& config, const std::string& domain_in) {
+  StsCache cache(stsCacheDirectory(config));
+  std::string domain = domain_in;
+  for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  Status st = domain.empty() ? cache.clear() : cache.remove(domain);
+  if (!st.ok()) {
+    std::cerr << st.error().message << "\n";
+    return 1;
+  }
+  if (domain.empty()) {
+    std::cout << "cleared every cached MTA-STS policy in " << cache.directory() << "\n";
+  } else {
+    std::cout << "cleared the cached MTA-STS policy of " << domain << " (if any)\n";
+  }
+  return 0;
+}
+
+}  // namespace tlsrelay

@@ -1,0 +1,24 @@
+// `tlsrelay sts cache list|clear`: the operator's view of the MTA-STS policy
+// cache, read straight from the cache directory (works with or without a
+// running daemon; a cleared entry is refetched on the next delivery).
+#pragma once
+
+#include <string>
+
+#include "relay/config.h"
+
+namespace tlsrelay {
+
+// The one rule for where the cache lives: [mta_sts] cache_directory, or
+// <spool_directory>/mta-sts when that is empty.
+std::string stsCacheDirectory(const RelayConfig& config);
+
+// Prints every cached policy (domain, id, mode, expiry, mx patterns) as a table
+// or, with `json`, one JSON array. Returns the process exit code.
+int runStsCacheList(const RelayConfig& config, bool json);
+
+// Removes the cached policy of `domain`, or every cached policy when `domain`
+// is "". Returns the process exit code.
+int runStsCacheClear(const RelayConfig& config, const std::string& domain);
+
+}  // namespace tlsrelay

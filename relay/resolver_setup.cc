@@ -1,0 +1,38 @@
+// Resolver and MTA-STS provider from the configuration; see resolver_setup.h.
+#include "relay/resolver_setup.h"
+
+#include "dnssec/caching_resolver.h"
+#include "relay/cli_mta_sts.h"
+
+namespace tlsrelay {
+
+Result<std::unique_ptr<dns::Resolver>> makeConfiguredResolver(const RelayConfig& config,
+                                                              std::function<int64_t()> clock) {
+  dns::ResolverConfig rcfg;
+  if (!config.resolvers.empty()) {
+    rcfg.servers = config.resolvers;
+  } else {
+    auto servers = readResolvConf();
+    if (!servers.ok() || servers->empty())
+      return makeError("no resolvers configured and none in /etc/resolv.conf");
+    rcfg.servers = servers.value();
+  }
+  auto mode = dns::parseDnssecMode(config.dnssec);
+  if (!mode) return makeError("unknown dnssec mode '" + config.dnssec + "'");
+  rcfg.mode = *mode;
+  rcfg.trust_anchor_file = config.trust_anchor_file;
+  std::unique_ptr<dns::Resolver> resolver =
+      std::make_unique<dns::CachingResolver>(dns::makeLdnsResolver(rcfg), std::move(clock));
+  return resolver;
+}
+
+std::unique_ptr<MtaStsProvider> makeConfiguredMtaSts(const RelayConfig& config, dns::Resolver* resolver,
+                                                     std::function<int64_t()> clock) {
+  if (!config.mta_sts.enabled) return nullptr;
+  MtaStsConfig sts = config.mta_sts;
+  sts.cache_directory = stsCacheDirectory(config);
+  if (sts.ca_bundle.empty()) sts.ca_bundle = config.ca_bundle;  // one set of PKIX roots for SMTP and HTTPS
+  return makeMtaStsProvider(sts, resolver, std::move(clock));
+}
+
+}  // namespace tlsrelay

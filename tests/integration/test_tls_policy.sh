@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# End to end on loopback: the TLS policy engine against real peers. One DNSSEC
+# zone per case (tests/fixtures/dns/*.zone, TLSA records added here because
+# they hash certificates made here), MTA-STS policy hosts on nginx, Postfix
+# receivers (one with a test-CA certificate, one with an untrusted one) and a
+# second tlsrelay as the REQUIRETLS-capable receiver. Every case asserts the
+# outcome (delivered / deferred / bounced), the recorded RFC 8460 result type
+# and verification in the accounting log, and for delivered mail the message
+# in the receiver's maildir. The DNS cases run twice: with dnssec = "trust-ad"
+# (unbound validates) and with dnssec = "validate" (ldns validates against nsd).
+set -euo pipefail
+. "$(dirname "$0")/relay_env.sh"
+
+TOOLS=$TLSRELAY_SOURCE_DIR/tests/tools
+FIX=$TLSRELAY_SOURCE_DIR/tests/fixtures
+T0=$SECONDS
+
+# ---- certificates -----------------------------------------------------------
+# One receiver certificate carries every MX name that should verify, and
+# deliberately not mx.sts-hostmismatch.test. mx.dane-bad.test and
+# mx.tlsa-bogus.test are on it so that only DANE can refuse those hosts (no
+# PKIX fallback).
+GOOD_SANS=mx1.example.test,mx.dane-ta.test,mx.dane-bad.test,mx.tlsa-bogus.test,mx.sts-enforce.test
+GOOD_SANS+=,mx.sts-mxmismatch.test,mx.sts-fetchfail.test,mx.sts-idchange.test,mx.rt-postfix.test
+STS_ZONES=(sts-enforce sts-mxmismatch sts-unknownca sts-hostmismatch sts-testing sts-fetchfail
+  sts-badtls sts-redirect sts-404 sts-oversize sts-badsyntax sts-idchange)
+sts_hosts=()
+for z in "${STS_ZONES[@]}"; do sts_hosts+=("mta-sts.$z.test"); done
+make_certs relay.test "mx-good=$GOOD_SANS" mx.rt-relay.test "${sts_hosts[@]}"
+
+spki_sha256() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }
+GOOD_SPKI=$(cat "$WORK/ca/mx-good.tlsa")
+OTHER_SPKI=$(spki_sha256 "$WORK/ca/untrusted-mx-good.pem")
+CA_CERT_SHA=$(openssl x509 -in "$CA" -outform DER | sha256sum | cut -d' ' -f1)
+
+# ---- DNS --------------------------------------------------------------------
+# tlsa-bogus.test holds the right record under a corrupted signature;
+# insecure.test (unsigned) holds a record that would fail if it were used.
+printf '%s\t%s\n' \
+  dane-ee.test "_25._tcp.mx IN TLSA 3 1 1 $GOOD_SPKI" \
+  dane-bad.test "_25._tcp.mx IN TLSA 3 1 1 $OTHER_SPKI" \
+  dane-ta.test "_25._tcp.mx IN TLSA 2 0 1 $CA_CERT_SHA" \
+  tlsa-bogus.test "_25._tcp.mx IN TLSA 3 1 1 $GOOD_SPKI" \
+  insecure.test "_25._tcp.mx IN TLSA 3 1 1 $OTHER_SPKI" >"$WORK/dns-extra"
+export TLSRELAY_TEST_DNS_EXTRA=$WORK/dns-extra
+export TLSRELAY_TEST_DNS_CORRUPT="tlsa-bogus.test _25._tcp.mx TLSA"
+start_dns
+check "TLSA of tlsa-bogus.test is bogus at the resolver" \
+  bash -c "dig +time=2 -p $DNS_PORT @$DNS_RESOLVER_ADDR _25._tcp.mx.tlsa-bogus.test TLSA | grep -q SERVFAIL"
+
+# ---- MTA-STS policy hosts ---------------------------------------------------
+STS=$WORK/sts
+sts_policy() {  # sts_policy ZONE MODE MX... : the policy file of mta-sts.ZONE.test
+  local zone=$1 mode=$2 mx
+  shift 2
+  mkdir -p "$STS/sites/mta-sts.$zone.test/.well-known"
+  {
+    printf 'version: STSv1\r\nmode: %s\r\n' "$mode"
+    for mx in "$@"; do printf 'mx: %s\r\n' "$mx"; done
+    printf 'max_age: 86400\r\n'
+  } >"$STS/sites/mta-sts.$zone.test/.well-known/mta-sts.txt"
+}
+for z in "${STS_ZONES[@]}"; do
+  mkdir -p "$STS/sites/mta-sts.$z.test"
+  cp "$WORK/ca/mta-sts.$z.test.pem" "$STS/sites/mta-sts.$z.test.pem"
+  cp "$WORK/ca/mta-sts.$z.test.key" "$STS/sites/mta-sts.$z.test.key"
+done
+sts_policy sts-enforce enforce mx.sts-enforce.test
+sts_policy sts-mxmismatch enforce mail.sts-mxmismatch.test
+sts_policy sts-unknownca enforce mx.sts-unknownca.test
+sts_policy sts-hostmismatch enforce '*.sts-hostmismatch.test'
+sts_policy sts-testing testing mx.sts-testing.test
+sts_policy sts-fetchfail enforce mx.sts-fetchfail.test
+sts_policy sts-idchange enforce mx.sts-idchange.test
+# The failing hosts would serve enforce policies whose MX certificate check
+# fails (no SAN for their MX): were such a policy used, delivery would defer.
+sts_policy sts-badtls enforce mx.sts-badtls.test
+cp "$WORK/ca/untrusted-mta-sts.sts-badtls.test.pem" "$STS/sites/mta-sts.sts-badtls.test.pem"
+cp "$WORK/ca/untrusted-mta-sts.sts-badtls.test.key" "$STS/sites/mta-sts.sts-badtls.test.key"
+echo "https://mta-sts.sts-enforce.test/.well-known/mta-sts.txt" >"$STS/sites/mta-sts.sts-redirect.test.redirect"
+sts_policy sts-oversize enforce mx.sts-oversize.test
+for i in $(seq 1 700); do printf 'x-padding-%04d: %0100d\r\n' "$i" 0; done \
+  >>"$STS/sites/mta-sts.sts-oversize.test/.well-known/mta-sts.txt"
+mkdir -p "$STS/sites/mta-sts.sts-badsyntax.test/.well-known"
+printf 'version: STSv1\r\nmode: enforce\r\nmx: mx.sts-badsyntax.test\r\nmax_age: forever\r\n' \
+  >"$STS/sites/mta-sts.sts-badsyntax.test/.well-known/mta-sts.txt"
+ensure_loopback_address 127.0.2.1
+start_mta_sts_nginx "$STS" 127.0.2.1 443
+fetches() { grep -c "^mta-sts.$1.test " "$STS/nginx/access.log" || true; }
+check "nginx serves a policy with the test CA" \
+  bash -c "curl -sf --cacert '$CA' --resolve mta-sts.sts-testing.test:443:127.0.2.1 \
+    https://mta-sts.sts-testing.test/.well-known/mta-sts.txt | grep -q 'mode: testing'"
+
+# ---- receivers --------------------------------------------------------------
+for ip in 127.0.1.1 127.0.1.3 127.0.1.4; do ensure_loopback_address $ip; done
+# The chain (leaf + test CA) lets DANE-TA match the CA certificate.
+start_postfix sink-good 127.0.1.1 25 yes "$WORK/ca/mx-good.chain.pem" "$WORK/ca/mx-good.key"
+start_postfix sink-untrusted 127.0.1.3 25 yes "$WORK/ca/untrusted-mx-good.pem" "$WORK/ca/untrusted-mx-good.key"
+
+# The REQUIRETLS-capable receiver: a second tlsrelay for mx.rt-relay.test. It
+# relays onward to Postfix, which lacks REQUIRETLS, so flagged messages stay
+# in its queue (long retry) where `queue show` can inspect the flag.
+mkdir -p "$WORK/acct-rx"
+cat >"$WORK/rx.toml" <<T
+[server]
+hostname = "mx.rt-relay.test"
+
+[[listener]]
+address = "127.0.1.4:25"
+tls = "starttls"
+
+[tls]
+certificate = "$WORK/ca/mx.rt-relay.test.pem"
+key = "$WORK/ca/mx.rt-relay.test.key"
+
+[spool]
+directory = "$WORK/rx-spool"
+
+[dns]
+resolvers = ["$DNS_RESOLVER_ADDR:$DNS_PORT"]
+
+[delivery]
+smarthost = "mx1.example.test:25"
+
+[policy]
+ca_bundle = "$CA"
+
+[retry]
+initial = "1h"
+max_interval = "1h"
+max_lifetime = "1d"
+delay_notice = 0
+
+[accounting]
+directory = "$WORK/acct-rx"
+
+[logging]
+level = "debug"
+T
+start_relay relay-rx "$WORK/rx.toml"
+RX_PID=$RELAY_PID
+
+# ---- the relay under test ---------------------------------------------------
+PORT=$(free_port 127.0.0.1)
+mkdir -p "$WORK/acct" "$WORK/sts-cache"
+# write_relay_config FILE SPOOL DNSSEC RESOLVER REFRESH_BEFORE
+write_relay_config() {
+  local file=$1 spool=$2 dnssec=$3 resolver=$4 refresh=$5
+  cat >"$file" <<T
+[server]
+hostname = "relay.test"
+
+[[listener]]
+address = "127.0.0.1:$PORT"
+tls = "starttls"
+
+[tls]
+certificate = "$WORK/ca/relay.test.pem"
+key = "$WORK/ca/relay.test.key"
+
+[spool]
+directory = "$spool"
+
+[dns]
+resolvers = ["$resolver"]
+dnssec = "$dnssec"
+trust_anchor_file = "$ROOT_KEY_FILE"
+
+[mta_sts]
+enabled = true
+ca_bundle = "$CA"
+cache_directory = "$WORK/sts-cache"
+connect_timeout = "2s"
+fetch_timeout = "3s"
+refresh_before = "$refresh"
+
+[policy]
+ca_bundle = "$CA"
+
+[retry]
+initial = "1s"
+max_interval = "2s"
+max_lifetime = "8s"
+delay_notice = 0
+
+[accounting]
+directory = "$WORK/acct"
+
+[logging]
+level = "debug"
+T
+}
+write_relay_config "$WORK/relay-ad.toml" "$WORK/spool-ad" trust-ad "$DNS_RESOLVER_ADDR:$DNS_PORT" 1h
+check "check-config accepts the TLS policy configuration" "$TLSRELAY_BIN" --config "$WORK/relay-ad.toml" check-config
+start_relay relay-ad "$WORK/relay-ad.toml"
+RELAY=$RELAY_PID
+echo "# setup done after $((SECONDS - T0)) s"
+
+send() {  # send FROM TO [swaks options...]: one message over STARTTLS
+  local from=$1 to=$2
+  shift 2
+  check "submit <$from> -> <$to>" swaks --silent 2 --tls --server "127.0.0.1:$PORT" --from "$from" --to "$to" \
+    --header "Subject: tls-policy $to" "$@"
+}
+send_requiretls() {  # send_requiretls FROM TO: MAIL FROM:<FROM> REQUIRETLS
+  check "submit <$1> -> <$2> with REQUIRETLS" \
+    /usr/bin/python3 "$TOOLS/smtp_send.py" --server "127.0.0.1:$PORT" --requiretls --from "$1" --to "$2" \
+    --subject "requiretls $2"
+}
+no_row() { ! acct_match "$@"; }  # no_row RECIPIENT COLUMN=REGEX...
+not_delivered() {  # not_delivered RECIPIENT: no delivered row, in no maildir
+  ! acct_match "$1" result=delivered && ! maildir_has sink-good "$1" && ! maildir_has sink-untrusted "$1"
+}
+
+# ---- phase 1: dnssec = "trust-ad" (unbound validates) -----------------------
+S=sender@example.test
+send $S user@dane-ee.test
+send $S user@dane-bad.test
+send $S user@dane-ta.test
+send $S user@tlsa-bogus.test
+send $S tlsa@insecure.test
+send $S user@sts-enforce.test
+send $S user@sts-mxmismatch.test
+send $S user@sts-unknownca.test
+send $S user@sts-hostmismatch.test
+send $S user@sts-testing.test
+send $S user@sts-badtls.test
+send $S user@sts-redirect.test
+send $S user@sts-404.test
+send $S user@sts-oversize.test
+send $S user@sts-badsyntax.test
+send $S tlsno@sts-unknownca.test --header "TLS-Required: No"
+send $S seed@sts-fetchfail.test
+send $S id1@sts-idchange.test
+send_requiretls rt1sender@example.test rt1@rt-relay.test
+send rt2sender@example.test rt2+requiretls@rt-relay.test
+send_requiretls rtpfsender@example.test rt@rt-postfix.test
+send_requiretls rtinsender@example.test rt@insecure.test
+
+echo "# DANE"
+check_acct "DANE-EE match: delivered, verification dane, success" user@dane-ee.test \
+  result=delivered verification=dane result_type=success policy_type=tlsa
+check "DANE-EE match: the message is in the maildir" maildir_has sink-good user@dane-ee.test
+check_acct "DANE-EE mismatch: deferred as tlsa-invalid" user@dane-bad.test \
+  result=deferred result_type='tlsa-invalid|validation-failure' policy_type=tlsa
+check_acct "DANE-TA: delivered, verification dane" user@dane-ta.test result=delivered verification=dane result_type=success
+check "DANE-TA: the message is in the maildir" maildir_has sink-good user@dane-ta.test
+check_acct "TLSA bogus: deferred as dnssec-invalid" user@tlsa-bogus.test result=deferred result_type=dnssec-invalid
+check_acct "insecure zone with TLSA: delivered" tlsa@insecure.test result=delivered
+check "insecure zone with TLSA: no row says dane" no_row tlsa@insecure.test verification=dane
+check "insecure zone with TLSA: no row names a tlsa policy" no_row tlsa@insecure.test policy_type=tlsa
+check "insecure zone with TLSA: the message is in the maildir" maildir_has sink-good tlsa@insecure.test
+
+echo "# MTA-STS"
+check_acct "enforce, MX in policy, valid certificate: delivered, verification sts" user@sts-enforce.test \
+  result=delivered verification=sts result_type=success policy_type=sts
+check "enforce: the message is in the maildir" maildir_has sink-good user@sts-enforce.test
+check_acct "enforce, MX not in policy: deferred (validation-failure)" user@sts-mxmismatch.test \
+  result=deferred result_type=validation-failure policy_type=sts
+check_acct "enforce, unknown CA: deferred as certificate-not-trusted" user@sts-unknownca.test \
+  result=deferred result_type=certificate-not-trusted policy_type=sts
+check_acct "enforce, host mismatch: deferred as certificate-host-mismatch" user@sts-hostmismatch.test \
+  result=deferred result_type=certificate-host-mismatch policy_type=sts
+check_acct "testing mode, bad certificate: delivered, failure recorded" user@sts-testing.test \
+  result=delivered result_type=certificate-not-trusted policy_type=sts
+check "testing mode: the message is in the maildir" maildir_has sink-untrusted user@sts-testing.test
+check_acct "policy host with an untrusted certificate: delivered, sts-webpki-invalid" user@sts-badtls.test \
+  result=delivered result_type=sts-webpki-invalid verification=none
+check_acct "policy host redirecting: delivered, policy failure recorded" user@sts-redirect.test \
+  result=delivered result_type='sts-policy-(fetch-error|invalid)' verification=none
+check_acct "policy 404: delivered, policy failure recorded" user@sts-404.test \
+  result=delivered result_type='sts-policy-(fetch-error|invalid)' verification=none
+check_acct "policy over 64 KiB: delivered, policy failure recorded" user@sts-oversize.test \
+  result=delivered result_type='sts-policy-(invalid|fetch-error)' verification=none
+check_acct "policy with bad syntax: delivered, sts-policy-invalid" user@sts-badsyntax.test \
+  result=delivered result_type=sts-policy-invalid verification=none
+for z in sts-badtls sts-redirect sts-404 sts-oversize sts-badsyntax; do
+  check "$z: the message is in the maildir" maildir_has sink-good "user@$z.test"
+done
+check "the redirect was not followed (one fetch of mta-sts.sts-enforce.test)" test "$(fetches sts-enforce)" -eq 1
+check_acct "TLS-Required: No to a failing enforce domain: delivered" tlsno@sts-unknownca.test \
+  result=delivered result_type=certificate-not-trusted
+check "TLS-Required: No: the message is in the maildir" maildir_has sink-untrusted tlsno@sts-unknownca.test
+check_acct "seed of the cached-policy case: delivered with sts" seed@sts-fetchfail.test result=delivered verification=sts
+
+# id change: the cached policy is reused until the TXT id changes.
+check_acct "id change: first message delivered with sts" id1@sts-idchange.test result=delivered verification=sts
+check "id change: one policy fetch for the first message" test "$(fetches sts-idchange)" -eq 1
+send $S id2@sts-idchange.test
+check_acct "id change: second message (same id) delivered with sts" id2@sts-idchange.test result=delivered verification=sts
+check "id change: same id, no refetch" test "$(fetches sts-idchange)" -eq 1
+check "id change: the TXT id is changed" bash "$FIX/dns_fixture.sh" set-records "$WORK/dns" sts-idchange.test \
+  _mta-sts TXT '_mta-sts 1 IN TXT "v=STSv1; id=second2"'
+sleep 2  # the old TXT's TTL (1 s) at unbound and in the relay's cache
+send $S id3@sts-idchange.test
+check_acct "id change: third message delivered with sts" id3@sts-idchange.test result=delivered verification=sts
+check "id change: the new id triggered a refetch" test "$(fetches sts-idchange)" -eq 2
+
+echo "# REQUIRETLS"
+check_acct "REQUIRETLS to the tlsrelay receiver: delivered" rt1@rt-relay.test result=delivered verification='pkix|dane|sts'
+check_acct "+requiretls tag to the tlsrelay receiver: delivered (tag removed)" rt2@rt-relay.test result=delivered
+rx_id() { "$TLSRELAY_BIN" --config "$WORK/rx.toml" queue list | awk -v s="<$1>" '$NF == s {print $1}' | head -n1; }
+for n in 1 2; do
+  id=$(rx_id "rt${n}sender@example.test" || true)
+  check "receiver holds the message of rt${n}sender" test -n "$id"
+  "$TLSRELAY_BIN" --config "$WORK/rx.toml" queue show "$id" >"$WORK/rx-show-$n.txt" 2>&1 || true
+  check "receiver stored the REQUIRETLS flag of rt${n}" grep -qE '^requiretls: +yes' "$WORK/rx-show-$n.txt"
+  check "receiver got rt${n}@rt-relay.test (no tag)" grep -q " rt${n}@rt-relay.test " "$WORK/rx-show-$n.txt"
+done
+ACCT_DIR=$WORK/acct-rx check_acct "receiver keeps REQUIRETLS onward (Postfix: requiretls:noext)" rt1@rt-relay.test \
+  result=deferred requiretls_reason=requiretls:noext
+check_acct "REQUIRETLS to Postfix: deferred with requiretls:noext" rt@rt-postfix.test \
+  result=deferred requiretls_reason=requiretls:noext
+check "REQUIRETLS to Postfix: never delivered" not_delivered rt@rt-postfix.test
+ACCT_WAIT=30 check_acct "REQUIRETLS to Postfix: bounced 5.7.10 after retries" rt@rt-postfix.test \
+  result=bounced dsn_status=5.7.10
+check "REQUIRETLS to Postfix: the DSN reached the sender's mailbox" \
+  wait_for_count "test -n \"\$(dsn_for sink-good rt@rt-postfix.test)\" && echo 1 || echo 0" 1 20
+dsn=$(dsn_for sink-good rt@rt-postfix.test)
+check "the DSN carries status 5.7.10" grep -qi 'Status: 5.7.10' "${dsn:-/dev/null}"
+check_acct "REQUIRETLS with an insecure MX: deferred with requiretls:insecure-mx" rt@insecure.test \
+  result=deferred requiretls_reason=requiretls:insecure-mx
+ACCT_WAIT=30 check_acct "REQUIRETLS with an insecure MX: bounced 5.7.10" rt@insecure.test result=bounced dsn_status=5.7.10
+check "REQUIRETLS with an insecure MX: never delivered" not_delivered rt@insecure.test
+
+echo "# deferred cases never delivered"
+for r in user@dane-bad.test user@tlsa-bogus.test user@sts-mxmismatch.test user@sts-unknownca.test \
+  user@sts-hostmismatch.test; do
+  check "$r never delivered" not_delivered "$r"
+done
+
+echo "# policy explain"
+explain() {  # explain DOMAIN CONFIG: flattened JSON in $WORK/explain-DOMAIN.txt
+  "$TLSRELAY_BIN" --config "$2" policy explain "$1" --json >"$WORK/explain-$1.json" 2>"$WORK/explain-$1.err" &&
+    /usr/bin/python3 "$TOOLS/json_flat.py" "$WORK/explain-$1.json" >"$WORK/explain-$1.txt"
+}
+check "policy explain dane-ee.test --json gives JSON" explain dane-ee.test "$WORK/relay-ad.toml"
+check "explain dane-ee.test: MX mx.dane-ee.test, DNSSEC secure" \
+  bash -c "grep -qiE '=mx\.dane-ee\.test\.?$' '$WORK/explain-dane-ee.test.txt' && grep -qiE '=secure$' '$WORK/explain-dane-ee.test.txt'"
+check "explain dane-ee.test: the TLSA record" grep -qiE "3 1 1 $GOOD_SPKI|=$GOOD_SPKI\$" "$WORK/explain-dane-ee.test.txt"
+check "explain dane-ee.test: decision is DANE" grep -qiE '(verify|verification|authentication)[^=]*=dane$' "$WORK/explain-dane-ee.test.txt"
+check "policy explain sts-enforce.test --json gives JSON" explain sts-enforce.test "$WORK/relay-ad.toml"
+check "explain sts-enforce.test: policy id and mode enforce" \
+  bash -c "grep -qiE '=enforce1$' '$WORK/explain-sts-enforce.test.txt' && grep -qiE 'mode[^=]*=enforce$' '$WORK/explain-sts-enforce.test.txt'"
+check "explain sts-enforce.test: policy mx pattern" grep -qiE '=mx\.sts-enforce\.test$' "$WORK/explain-sts-enforce.test.txt"
+check "explain sts-enforce.test: decision is sts" grep -qiE '(verify|verification|authentication)[^=]*=sts$' "$WORK/explain-sts-enforce.test.txt"
+check "policy sts-cache list shows cached policies" \
+  bash -c "'$TLSRELAY_BIN' --config '$WORK/relay-ad.toml' policy sts-cache list | grep -q sts-enforce.test"
+echo "# phase 1 done after $((SECONDS - T0)) s"
+
+# ---- phase 1b: a cached enforce policy outlives a failing refresh -----------
+stop_relay "$RELAY"
+rm "$STS/sites/mta-sts.sts-fetchfail.test/.well-known/mta-sts.txt"  # the policy host now answers 404
+before=$(fetches sts-fetchfail)
+write_relay_config "$WORK/relay-refresh.toml" "$WORK/spool-refresh" trust-ad "$DNS_RESOLVER_ADDR:$DNS_PORT" 30d
+start_relay relay-refresh "$WORK/relay-refresh.toml"
+RELAY=$RELAY_PID
+send $S cached@sts-fetchfail.test
+check_acct "cached policy, refresh failing: still delivered under the cached enforce policy" cached@sts-fetchfail.test \
+  result=delivered verification=sts policy_type=sts
+check "cached policy: a refresh was attempted (404)" test "$(fetches sts-fetchfail)" -gt "$before"
+check "cached policy: the message is in the maildir" maildir_has sink-good cached@sts-fetchfail.test
+check "sts-cache clear removes one domain" \
+  bash -c "'$TLSRELAY_BIN' --config '$WORK/relay-refresh.toml' policy sts-cache clear sts-fetchfail.test >/dev/null &&
+    ! '$TLSRELAY_BIN' --config '$WORK/relay-refresh.toml' policy sts-cache list | grep -q sts-fetchfail.test &&
+    '$TLSRELAY_BIN' --config '$WORK/relay-refresh.toml' policy sts-cache list | grep -q sts-enforce.test"
+stop_relay "$RELAY"
+
+# ---- phase 2: dnssec = "validate" (ldns validates against nsd) --------------
+write_relay_config "$WORK/relay-val.toml" "$WORK/spool-val" validate "$DNS_AUTH_ADDR:$DNS_PORT" 1h
+start_relay relay-val "$WORK/relay-val.toml"
+RELAY=$RELAY_PID
+enforce_fetches=$(fetches sts-enforce)
+send $S v@dane-ee.test
+send $S v@dane-bad.test
+send $S v@dane-ta.test
+send $S v@tlsa-bogus.test
+send $S v@insecure.test
+send $S v@sts-enforce.test
+send_requiretls vsender@example.test v@rt-relay.test
+send_requiretls vinsender@example.test v-rt@insecure.test
+echo "# validate mode"
+check_acct "validate: DANE-EE match delivered with dane" v@dane-ee.test result=delivered verification=dane result_type=success
+check "validate: DANE-EE message in the maildir" maildir_has sink-good v@dane-ee.test
+check_acct "validate: DANE-EE mismatch deferred" v@dane-bad.test result=deferred result_type='tlsa-invalid|validation-failure'
+check_acct "validate: DANE-TA delivered with dane" v@dane-ta.test result=delivered verification=dane
+check_acct "validate: TLSA bogus deferred as dnssec-invalid" v@tlsa-bogus.test result=deferred result_type=dnssec-invalid
+check_acct "validate: insecure zone with TLSA delivered" v@insecure.test result=delivered
+check "validate: insecure zone's TLSA ignored" no_row v@insecure.test verification=dane
+check_acct "validate: MTA-STS enforce delivered with sts" v@sts-enforce.test result=delivered verification=sts
+check "validate: the on-disk MTA-STS cache survived the restarts (no refetch)" test "$(fetches sts-enforce)" -eq "$enforce_fetches"
+check_acct "validate: REQUIRETLS to the tlsrelay receiver delivered" v@rt-relay.test result=delivered
+check_acct "validate: REQUIRETLS with an insecure MX refused" v-rt@insecure.test requiretls_reason=requiretls:insecure-mx
+for r in v@dane-bad.test v@tlsa-bogus.test v-rt@insecure.test; do
+  check "validate: $r never delivered" not_delivered "$r"
+done
+check "policy explain in validate mode: dane-ee.test is DANE" \
+  bash -c "'$TLSRELAY_BIN' --config '$WORK/relay-val.toml' policy explain dane-ee.test --json |
+    /usr/bin/python3 '$TOOLS/json_flat.py' | grep -qiE '(verify|verification|authentication)[^=]*=dane$'"
+stop_relay "$RELAY"
+check "the REQUIRETLS receiver is still running" pid_alive "$RX_PID"
+echo "# total $((SECONDS - T0)) s"
+
+finish_checks
