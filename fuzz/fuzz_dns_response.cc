@@ -2,6 +2,8 @@
 // and through the DNSSEC validator, whose own DS/DNSKEY queries are answered
 // with (slices of) the same bytes. None may crash, loop, or call a response
 // Secure without a chain to the (fixed, unrelated) anchor.
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,7 +30,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (fd < 0) std::abort();
   std::ofstream(path) << ". 3600 IN DS 20326 8 2 "
                          "e06d44b80b8f1d39a95c0b0d7c65d08458e880409bbc683457104237c7f8ec8d\n";
-  g_validator = new dns::DnssecValidator(path);
+  g_validator = new dns::DnssecValidator(path);  // reads the anchor now
+  unlink(path);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "relay/resolver_setup.h"
 
 #include "dnssec/caching_resolver.h"
+#include "dnssec/server_address.h"
 #include "relay/cli_mta_sts.h"
 
 namespace tlsrelay {
@@ -21,6 +22,9 @@ Result<std::unique_ptr<dns::Resolver>> makeConfiguredResolver(const RelayConfig&
   if (!mode) return makeError("unknown dnssec mode '" + config.dnssec + "'");
   rcfg.mode = *mode;
   rcfg.trust_anchor_file = config.trust_anchor_file;
+  // A bad server or an unreadable trust anchor stops startup rather than
+  // failing every lookup later.
+  if (auto valid = dns::validateResolverConfig(rcfg); !valid.ok()) return valid.error();
   std::unique_ptr<dns::Resolver> resolver =
       std::make_unique<dns::CachingResolver>(dns::makeLdnsResolver(rcfg), std::move(clock));
   return resolver;

@@ -115,13 +115,6 @@ maildir_has() {
   grep -rqixF -- "Delivered-To: $2" "$WORK/$1/mail/new" "$WORK/$1/mail/cur" 2>/dev/null
 }
 
-# dsn_for NAME RECIPIENT: the file of a delivery status notification about
-# RECIPIENT (Final-Recipient) in the maildir of Postfix NAME, if any.
-dsn_for() {
-  grep -rlE 'report-type="?delivery-status' "$WORK/$1/mail/new" "$WORK/$1/mail/cur" 2>/dev/null |
-    xargs -r grep -liE "^Final-Recipient: *rfc822; *$2\s*\$" 2>/dev/null | head -n1 || true
-}
-
 # start_mta_sts_nginx DIR IP [PORT]: nginx serving DIR/sites/<name>/ over HTTPS
 # (tests/fixtures/mta_sts_nginx.sh); stopped by the cleanup trap.
 start_mta_sts_nginx() {

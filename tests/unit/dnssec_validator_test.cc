@@ -365,6 +365,59 @@ TEST_F(OwnValidation, ValidatedKeysAreCachedPerZone) {
   EXPECT_NE(validator.validate(cut, "example.test.", kTypeMx, query).security, Security::Secure);
 }
 
+// Offset just past a (possibly compressed) name starting at `at`.
+size_t skipName(const std::vector<uint8_t>& wire, size_t at) {
+  while (at < wire.size()) {
+    const uint8_t length = wire[at];
+    if ((length & 0xc0) == 0xc0) return at + 2;
+    at += 1 + length;
+    if (length == 0) break;
+  }
+  return at;
+}
+
+// The response cut after its first answer record: the RRset without RRSIG.
+std::vector<uint8_t> firstAnswerOnly(const std::vector<uint8_t>& wire) {
+  size_t at = skipName(wire, 12) + 4;  // question
+  at = skipName(wire, at) + 8;         // owner, type, class, TTL
+  const size_t rdlength = (size_t{wire.at(at)} << 8) | wire.at(at + 1);
+  std::vector<uint8_t> out(wire.begin(), wire.begin() + static_cast<long>(at + 2 + rdlength));
+  out[6] = 0;  // ANCOUNT 1, nothing else
+  out[7] = 1;
+  for (size_t i = 8; i < 12; ++i) out[i] = 0;
+  return out;
+}
+
+TEST_F(OwnValidation, StrippedSignatureAndReplayedDenialAreBogus) {
+  DnssecValidator validator(g_env["ROOT_KEY_FILE"]);
+  ServerAddress server{g_env["DNS_AUTH_ADDR"], static_cast<uint16_t>(std::stoi(g_env["DNS_PORT"])), false};
+  RawQuery query = [&](const std::string& name, uint16_t type) {
+    return exchangeDns(server, name, type, std::chrono::milliseconds(2000), true);
+  };
+  RawResponse tlsa =
+      exchangeDns(server, "_25._tcp.mx1.example.test.", kTypeTlsa, std::chrono::milliseconds(2000), true);
+  ASSERT_TRUE(tlsa.error.empty()) << tlsa.error;
+  ASSERT_EQ(validator.validate(tlsa.wire, "_25._tcp.mx1.example.test.", kTypeTlsa, query).security,
+            Security::Secure);
+  std::vector<uint8_t> stripped = firstAnswerOnly(tlsa.wire);
+  ASSERT_EQ(parseTlsaResponse(stripped, "_25._tcp.mx1.example.test", false).outcome, Outcome::Found);
+  DnssecVerdict unsigned_tlsa = validator.validate(stripped, "_25._tcp.mx1.example.test.", kTypeTlsa, query);
+  EXPECT_EQ(unsigned_tlsa.security, Security::Bogus);
+  EXPECT_NE(unsigned_tlsa.why.find("RRSIG"), std::string::npos) << unsigned_tlsa.why;
+
+  // A valid denial of another name does not deny this one (NSEC and NSEC3).
+  for (const auto& [denied, wanted] :
+       {std::pair{"_25._tcp.nonexistent.example.test.", "_25._tcp.mx1.example.test."},
+        std::pair{"_25._tcp.nope.multi.test.", "_25._tcp.a.multi.test."}}) {
+    RawResponse nx = exchangeDns(server, denied, kTypeTlsa, std::chrono::milliseconds(2000), true);
+    ASSERT_TRUE(nx.error.empty()) << nx.error;
+    EXPECT_EQ(validator.validate(nx.wire, denied, kTypeTlsa, query).security, Security::Secure) << denied;
+    DnssecVerdict replayed = validator.validate(nx.wire, wanted, kTypeTlsa, query);
+    EXPECT_EQ(replayed.security, Security::Bogus) << wanted;
+    EXPECT_NE(replayed.why.find("not proven"), std::string::npos) << replayed.why;
+  }
+}
+
 TEST_F(OwnValidation, ModeNamesAndConfigCheck) {
   EXPECT_EQ(parseDnssecMode("trust-ad"), DnssecMode::TrustAd);
   EXPECT_EQ(parseDnssecMode("validate"), DnssecMode::Validate);
