@@ -142,6 +142,7 @@ class OutboundConnection : public Connection::Handler {
     PeerVerification peer = tls->verification();
     seen.certificate = certificateCheck(decision_.verify, peer);
     seen.certificate_error = peer.error;
+    handshake_seen_ = seen;
     AttemptVerdict v = classifyAttempt(decision_, seen);
     record(v);
     if (!v.proceed) {
@@ -331,8 +332,8 @@ class OutboundConnection : public Connection::Handler {
     ehlo_checked_ = true;
     AttemptObservation seen;
     if (session_->tlsActive()) {
+      seen = handshake_seen_;  // the TLS EHLO verdict builds on the handshake's
       seen.stage = AttemptObservation::Stage::TlsEhlo;
-      seen.starttls_offered = true;
       seen.requiretls_offered = session_->capabilities().requiretls;
     } else {
       if (tls_retry_in_clear_) return true;  // the handshake failure is already recorded
@@ -358,6 +359,7 @@ class OutboundConnection : public Connection::Handler {
   bool tls_failed_ = false;
   bool tls_retry_in_clear_ = false;  // this connection is the clear-text retry after a TLS failure
   bool ehlo_checked_ = false;
+  AttemptObservation handshake_seen_;
   uint64_t idle_token_ = 0;
 };
 

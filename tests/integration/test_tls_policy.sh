@@ -23,7 +23,7 @@ T0=$SECONDS
 GOOD_SANS=mx1.example.test,mx.dane-ta.test,mx.dane-bad.test,mx.tlsa-bogus.test,mx.sts-enforce.test
 GOOD_SANS+=,mx.sts-mxmismatch.test,mx.sts-fetchfail.test,mx.sts-idchange.test,mx.rt-postfix.test
 STS_ZONES=(sts-enforce sts-mxmismatch sts-unknownca sts-hostmismatch sts-testing sts-fetchfail
-  sts-badtls sts-redirect sts-404 sts-oversize sts-badsyntax sts-idchange)
+  sts-badtls sts-redirect sts-404 sts-oversize sts-badsyntax sts-idchange dane-sts)
 sts_hosts=()
 for z in "${STS_ZONES[@]}"; do sts_hosts+=("mta-sts.$z.test"); done
 make_certs relay.test "mx-good=$GOOD_SANS" mx.rt-relay.test "${sts_hosts[@]}"
@@ -41,6 +41,7 @@ printf '%s\t%s\n' \
   dane-bad.test "_25._tcp.mx IN TLSA 3 1 1 $OTHER_SPKI" \
   dane-ta.test "_25._tcp.mx IN TLSA 2 0 1 $CA_CERT_SHA" \
   tlsa-bogus.test "_25._tcp.mx IN TLSA 3 1 1 $GOOD_SPKI" \
+  dane-sts.test "_25._tcp.mx IN TLSA 3 1 1 $GOOD_SPKI" \
   insecure.test "_25._tcp.mx IN TLSA 3 1 1 $OTHER_SPKI" >"$WORK/dns-extra"
 export TLSRELAY_TEST_DNS_EXTRA=$WORK/dns-extra
 export TLSRELAY_TEST_DNS_CORRUPT="tlsa-bogus.test _25._tcp.mx TLSA"
@@ -71,8 +72,9 @@ sts_policy sts-unknownca enforce mx.sts-unknownca.test
 sts_policy sts-hostmismatch enforce '*.sts-hostmismatch.test'
 sts_policy sts-testing testing mx.sts-testing.test
 # Short-lived, so the relay refreshes it (after half its life) within the test.
-MAX_AGE=16 sts_policy sts-fetchfail enforce mx.sts-fetchfail.test
+MAX_AGE=30 sts_policy sts-fetchfail enforce mx.sts-fetchfail.test
 sts_policy sts-idchange enforce mx.sts-idchange.test
+sts_policy dane-sts enforce mail.dane-sts.test  # would rule the MX out, were it applied
 # The failing hosts would serve enforce policies whose MX certificate check
 # fails (no SAN for their MX): were such a policy used, delivery would defer.
 sts_policy sts-badtls enforce mx.sts-badtls.test
@@ -144,9 +146,9 @@ RX_PID=$RELAY_PID
 # ---- the relay under test ---------------------------------------------------
 PORT=$(free_port 127.0.0.1)
 mkdir -p "$WORK/acct" "$WORK/sts-cache"
-# write_relay_config FILE SPOOL DNSSEC RESOLVER REFRESH_BEFORE
+# write_relay_config FILE SPOOL DNSSEC RESOLVER REFRESH_BEFORE [EXEMPT_DOMAIN]
 write_relay_config() {
-  local file=$1 spool=$2 dnssec=$3 resolver=$4 refresh=$5
+  local file=$1 spool=$2 dnssec=$3 resolver=$4 refresh=$5 exempt=${6:-}
   cat >"$file" <<T
 [server]
 hostname = "relay.test"
@@ -174,6 +176,7 @@ cache_directory = "$WORK/sts-cache"
 connect_timeout = "2s"
 fetch_timeout = "3s"
 refresh_before = "$refresh"
+exempt = [${exempt:+\"$exempt\"}]
 
 [policy]
 ca_bundle = "$CA"
@@ -220,6 +223,7 @@ send $S user@dane-bad.test
 send $S user@dane-ta.test
 send $S user@tlsa-bogus.test
 send $S tlsa@insecure.test
+send $S user@dane-sts.test
 send $S user@sts-enforce.test
 send $S user@sts-mxmismatch.test
 send $S user@sts-unknownca.test
@@ -253,6 +257,9 @@ check_acct "insecure zone with TLSA: delivered" tlsa@insecure.test result=delive
 check "insecure zone with TLSA: no row says dane" no_row tlsa@insecure.test verification=dane
 check "insecure zone with TLSA: no row names a tlsa policy" no_row tlsa@insecure.test policy_type=tlsa
 check "insecure zone with TLSA: the message is in the maildir" maildir_has sink-good tlsa@insecure.test
+check_acct "DANE and an MTA-STS policy excluding the MX: DANE wins, delivered" user@dane-sts.test \
+  result=delivered verification=dane policy_type=tlsa
+check "DANE over MTA-STS: the message is in the maildir" maildir_has sink-good user@dane-sts.test
 
 echo "# MTA-STS"
 check_acct "enforce, MX in policy, valid certificate: delivered, verification sts" user@sts-enforce.test \
@@ -299,6 +306,16 @@ check_acct "id change: third message delivered with sts" id3@sts-idchange.test r
 check "id change: the new id triggered a refetch" test "$(fetches sts-idchange)" -eq 2
 
 echo "# REQUIRETLS"
+/usr/bin/python3 - "$PORT" >"$WORK/rt-clear.out" 2>&1 <<'PY' || true
+import smtplib, sys
+c = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.ehlo("clear.test")
+print("advertised" if c.has_extn("requiretls") else "not-advertised")
+print(c.docmd("MAIL FROM:<clear@example.test> REQUIRETLS")[0])
+c.quit()
+PY
+check "REQUIRETLS is not advertised before STARTTLS" grep -qx not-advertised "$WORK/rt-clear.out"
+check "MAIL FROM with REQUIRETLS in clear text is refused (530)" grep -qx 530 "$WORK/rt-clear.out"
 check_acct "REQUIRETLS to the tlsrelay receiver: delivered" rt1@rt-relay.test result=delivered verification='pkix|dane|sts'
 check_acct "+requiretls tag to the tlsrelay receiver: delivered (tag removed)" rt2@rt-relay.test result=delivered
 # Spool files at the receiver holding a DSN about RECIPIENT.
@@ -368,13 +385,13 @@ check "policy sts-cache list shows cached policies" \
   bash -c "'$TLSRELAY_BIN' --config '$WORK/relay-ad.toml' policy sts-cache list | grep -q sts-enforce.test"
 
 # ---- a cached enforce policy outlives a failing refresh ---------------------
-# max_age 16 s: after 8 s the relay refreshes it; the policy host then answers
-# 404, and the cached policy (valid until 16 s) must still govern delivery.
-seeded=$SECONDS
+# max_age 30 s: after 15 s the relay refreshes it; the policy host then
+# answers 404, and the cached policy (valid for 30 s) must still govern delivery.
 send $S seed@sts-fetchfail.test
 check_acct "cached policy: seed message delivered with sts" seed@sts-fetchfail.test result=delivered verification=sts
+fetched_by=$SECONDS  # the fetch came before the delivery
 rm "$STS/sites/mta-sts.sts-fetchfail.test/.well-known/mta-sts.txt"
-wait_s=$((10 - (SECONDS - seeded)))
+wait_s=$((16 - (SECONDS - fetched_by)))
 if ((wait_s > 0)); then sleep $wait_s; fi
 send $S cached@sts-fetchfail.test
 check_acct "cached policy, refresh failing: delivered under the cached enforce policy" cached@sts-fetchfail.test \
@@ -391,7 +408,8 @@ echo "# phase 1 done after $((SECONDS - T0)) s"
 stop_relay "$RELAY"
 
 # ---- phase 2: dnssec = "validate" (ldns validates against nsd) --------------
-write_relay_config "$WORK/relay-val.toml" "$WORK/spool-val" validate "$DNS_AUTH_ADDR:$DNS_PORT" 1h
+write_relay_config "$WORK/relay-val.toml" "$WORK/spool-val" validate "$DNS_AUTH_ADDR:$DNS_PORT" 1h \
+  sts-hostmismatch.test
 start_relay relay-val "$WORK/relay-val.toml"
 RELAY=$RELAY_PID
 enforce_fetches=$(fetches sts-enforce)
@@ -401,6 +419,7 @@ send $S v@dane-ta.test
 send $S v@tlsa-bogus.test
 send $S v@insecure.test
 send $S v@sts-enforce.test
+send $S v@sts-hostmismatch.test
 send_requiretls vsender@example.test v@rt-relay.test
 send_requiretls vin@rt-relay.test v-rt@insecure.test
 echo "# validate mode"
@@ -412,6 +431,9 @@ check_acct "validate: TLSA bogus deferred as dnssec-invalid" v@tlsa-bogus.test r
 check_acct "validate: insecure zone with TLSA delivered" v@insecure.test result=delivered
 check "validate: insecure zone's TLSA ignored" no_row v@insecure.test verification=dane
 check_acct "validate: MTA-STS enforce delivered with sts" v@sts-enforce.test result=delivered verification=sts
+check_acct "validate: an exempt MTA-STS domain is delivered without its policy" v@sts-hostmismatch.test \
+  result=delivered policy_type=no-policy-found
+check "validate: exempt domain's message in the maildir" maildir_has sink-good v@sts-hostmismatch.test
 check "validate: the on-disk MTA-STS cache survived the restarts (no refetch)" test "$(fetches sts-enforce)" -eq "$enforce_fetches"
 check_acct "validate: REQUIRETLS to the tlsrelay receiver delivered" v@rt-relay.test result=delivered
 check_acct "validate: REQUIRETLS with an insecure MX refused" v-rt@insecure.test requiretls_reason=requiretls:insecure-mx
