@@ -403,6 +403,17 @@ check "sts-cache clear removes one domain" \
   bash -c "'$TLSRELAY_BIN' --config '$WORK/relay-ad.toml' policy sts-cache clear sts-fetchfail.test >/dev/null &&
     ! '$TLSRELAY_BIN' --config '$WORK/relay-ad.toml' policy sts-cache list | grep -q sts-fetchfail.test &&
     '$TLSRELAY_BIN' --config '$WORK/relay-ad.toml' policy sts-cache list | grep -q sts-enforce.test"
+# Every attempt's TLS outcome is also kept for TLS reporting (RFC 8460).
+tls_result() { /usr/bin/python3 "$TOOLS/tls_results_query.py" "$WORK/spool-ad/tls-results" "$@"; }
+check "TLS results: DANE success stored with its TLSA policy" tls_result policy-domain=dane-ee.test \
+  policy-type=tlsa result-type=success "policy-string=3 1 1 $GOOD_SPKI" receiving-mx-hostname=mx.dane-ee.test
+check "TLS results: STS host mismatch stored with the policy and the reason" tls_result \
+  policy-domain=sts-hostmismatch.test policy-type=sts result-type=certificate-host-mismatch \
+  'policy-string=mode: enforce' 'mx-host=[*][.]sts-hostmismatch[.]test' 'failure-reason-code=.+'
+check "TLS results: the skipped MX outside the STS policy is stored" tls_result \
+  policy-domain=sts-mxmismatch.test result-type=validation-failure receiving-ip=127.0.1.1
+check "TLS results: a policy fetch failure is stored" tls_result policy-domain=sts-404.test \
+  result-type=sts-policy-fetch-error
 echo "# phase 1 done after $((SECONDS - T0)) s"
 
 stop_relay "$RELAY"
