@@ -108,6 +108,25 @@ class LdnsResolver final : public Resolver {
                                             config_.timeout / std::max(1L, attempts)));
   }
 
+  enum class Attempts { Done, BudgetSpent, Exhausted };
+
+  // Every server in turn, `retries + 1` rounds over, each attempt with its
+  // share of the budget, until `attempt(server, timeout)` returns true (Done),
+  // the deadline passes (BudgetSpent) or the rounds run out (Exhausted).
+  template <class Attempt>
+  Attempts tryServers(Clock::time_point deadline, Attempt attempt) const {
+    const int rounds = config_.retries < 0 ? 1 : config_.retries + 1;
+    const auto per_attempt = perAttemptTimeout(rounds);
+    for (int round = 0; round < rounds; ++round) {
+      for (const auto& server : servers_) {
+        const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (remaining <= std::chrono::milliseconds(0)) return Attempts::BudgetSpent;
+        if (attempt(server, std::min(per_attempt, remaining))) return Attempts::Done;
+      }
+    }
+    return Attempts::Exhausted;
+  }
+
   template <class Record, class Parse>
   Answer<Record> lookup(const std::string& name, uint16_t qtype, Clock::time_point deadline, Parse parse) {
     Answer<Record> answer;
@@ -123,34 +142,31 @@ class LdnsResolver final : public Resolver {
       return answer;
     }
     std::string last_error = "no DNS answer";
-    const int rounds = config_.retries < 0 ? 1 : config_.retries + 1;
-    const auto per_attempt = perAttemptTimeout(rounds);
-    for (int round = 0; round < rounds; ++round) {
-      for (const auto& server : servers_) {
-        const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (remaining <= std::chrono::milliseconds(0)) {
-          answer.why = last_error + " (DNS time budget spent)";
-          return answer;
-        }
-        Exchange exchange =
-            exchangeDns(server, *qname, qtype, std::min(per_attempt, remaining), validator_ != nullptr);
-        if (!exchange.error.empty()) {
-          last_error = server.ip + ":" + std::to_string(server.port) + ": " + exchange.error;
-          continue;
-        }
-        answer = parse(exchange.wire, *qname);
-        if (validator_ && answer.outcome != Outcome::TempFail) {
-          applyValidation(answer, exchange.wire, *qname, qtype, deadline);
-        }
-        // SERVFAIL and friends: another server may do better; the same one will not.
-        if (answer.outcome != Outcome::TempFail || servers_.size() == 1) {
-          if (answer.outcome == Outcome::TempFail) {
-            log::debug("dns", "lookup failed", {{"name", *qname}, {"why", answer.why}});
+    const Attempts attempts =
+        tryServers(deadline, [&](const ServerAddress& server, std::chrono::milliseconds timeout) {
+          Exchange exchange = exchangeDns(server, *qname, qtype, timeout, validator_ != nullptr);
+          if (!exchange.error.empty()) {
+            last_error = server.ip + ":" + std::to_string(server.port) + ": " + exchange.error;
+            return false;
           }
-          return answer;
-        }
-        last_error = server.ip + ": " + answer.why;
+          answer = parse(exchange.wire, *qname);
+          if (validator_ && answer.outcome != Outcome::TempFail) {
+            applyValidation(answer, exchange.wire, *qname, qtype, deadline);
+          }
+          // SERVFAIL and friends: another server may do better; the same one will not.
+          if (answer.outcome != Outcome::TempFail || servers_.size() == 1) return true;
+          last_error = server.ip + ": " + answer.why;
+          return false;
+        });
+    if (attempts == Attempts::Done) {
+      if (answer.outcome == Outcome::TempFail) {
+        log::debug("dns", "lookup failed", {{"name", *qname}, {"why", answer.why}});
       }
+      return answer;
+    }
+    if (attempts == Attempts::BudgetSpent) {
+      answer.why = last_error + " (DNS time budget spent)";
+      return answer;
     }
     answer = Answer<Record>{};
     answer.outcome = Outcome::TempFail;
@@ -183,28 +199,25 @@ class LdnsResolver final : public Resolver {
   // The validator's own DS/DNSKEY queries: the first NOERROR/NXDOMAIN answer
   // from any server, within the lookup's budget.
   Exchange fetch(const std::string& name, uint16_t qtype, Clock::time_point deadline) {
-    Exchange failed;
-    failed.error = "no DNS answer";
-    const int rounds = config_.retries < 0 ? 1 : config_.retries + 1;
-    const auto per_attempt = perAttemptTimeout(rounds);
-    for (int round = 0; round < rounds; ++round) {
-      for (const auto& server : servers_) {
-        const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (remaining <= std::chrono::milliseconds(0)) {
-          failed.error += " (DNS time budget spent)";
-          return failed;
-        }
-        Exchange exchange = exchangeDns(server, name, qtype, std::min(per_attempt, remaining), true);
-        if (!exchange.error.empty()) {
-          failed.error = server.ip + ": " + exchange.error;
-          continue;
-        }
-        const int rcode = wireRcode(exchange.wire);
-        if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) return exchange;
-        failed.error = server.ip + ": rcode " + std::to_string(rcode);
-      }
-    }
-    return failed;
+    Exchange result;
+    result.error = "no DNS answer";
+    const Attempts attempts =
+        tryServers(deadline, [&](const ServerAddress& server, std::chrono::milliseconds timeout) {
+          Exchange exchange = exchangeDns(server, name, qtype, timeout, true);
+          if (!exchange.error.empty()) {
+            result.error = server.ip + ": " + exchange.error;
+            return false;
+          }
+          const int rcode = wireRcode(exchange.wire);
+          if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
+            result = std::move(exchange);
+            return true;
+          }
+          result.error = server.ip + ": rcode " + std::to_string(rcode);
+          return false;
+        });
+    if (attempts == Attempts::BudgetSpent) result.error += " (DNS time budget spent)";
+    return result;
   }
 
   ResolverConfig config_;

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 
+#include "common/time_format.h"
 #include "relay/cli_mta_sts.h"
 #include "relay/cli_policy_explain.h"
 #include "relay/control_socket.h"
@@ -33,14 +33,9 @@ const char* stateName(RecipientState s) {
   return "pending";
 }
 
+// An envelope time of 0 means "as soon as possible".
 std::string isoTime(int64_t t) {
-  if (t == 0) return "now";
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return t == 0 ? "now" : iso8601Utc(t);
 }
 
 int checkConfig(const std::string& path) {

@@ -6,19 +6,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/time_format.h"
 #include "policy/mta_sts_cache.h"
 
 namespace tlsrelay {
 namespace {
-
-std::string isoTime(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
@@ -44,8 +36,8 @@ int runStsCacheList(const RelayConfig& config, bool json) {
                      {"id", e.id},
                      {"mode", toString(e.policy.mode)},
                      {"max_age", e.policy.max_age},
-                     {"fetched_at", isoTime(e.fetched_at)},
-                     {"expires_at", isoTime(e.expires_at)},
+                     {"fetched_at", iso8601Utc(e.fetched_at)},
+                     {"expires_at", iso8601Utc(e.expires_at)},
                      {"expired", e.expired(now)},
                      {"mx", e.policy.mx}});
     }
@@ -58,8 +50,9 @@ int runStsCacheList(const RelayConfig& config, bool json) {
   }
   std::cout << "domain  id  mode  expires  mx\n";
   for (const auto& e : entries) {
-    std::cout << e.domain << "  " << e.id << "  " << toString(e.policy.mode) << "  " << isoTime(e.expires_at)
-              << (e.expired(now) ? " (expired)" : "") << "  " << joined(e.policy.mx) << "\n";
+    std::cout << e.domain << "  " << e.id << "  " << toString(e.policy.mode) << "  "
+              << iso8601Utc(e.expires_at) << (e.expired(now) ? " (expired)" : "") << "  "
+              << joined(e.policy.mx) << "\n";
   }
   return 0;
 }

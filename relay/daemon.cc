@@ -10,10 +10,12 @@
 #include "common/log.h"
 #include "dnssec/resolver.h"
 #include "policy/domain_policy.h"
+#include "relay/cli_mta_sts.h"
 #include "relay/control_socket.h"
 #include "relay/delivery_engine.h"
 #include "relay/inbound_server.h"
 #include "relay/mta_sts_provider.h"
+#include "relay/mta_sts_refresher.h"
 #include "relay/resolver_setup.h"
 #include "relay/runtime_config.h"
 #include "relay/spool.h"
@@ -36,6 +38,7 @@ struct Daemon {
   std::unique_ptr<AccountingLog> accounting;
   std::unique_ptr<TlsResultLog> tls_results;
   std::unique_ptr<MtaStsProvider> mta_sts;
+  std::unique_ptr<MtaStsRefresher> sts_refresher;
   std::unique_ptr<DeliveryEngine> engine;
   std::unique_ptr<InboundServer> inbound;
   std::unique_ptr<ControlSocket> control;
@@ -72,6 +75,7 @@ struct Daemon {
     log::info("daemon", "draining: no new connections; finishing active sessions and deliveries");
     inbound->stopAccepting();
     control->close();
+    if (sts_refresher) sts_refresher->stop();
     uv_timer_init(loop, &drain_timer);
     drain_timer.data = this;
     engine->drain([this] {
@@ -80,7 +84,8 @@ struct Daemon {
           &drain_timer,
           [](uv_timer_t* t) {
             auto* d = static_cast<Daemon*>(t->data);
-            if (d->inbound->activeConnections() > 0 && d->drain_ticks++ < 100) return;
+            bool refreshing = d->sts_refresher && d->sts_refresher->busy();
+            if ((d->inbound->activeConnections() > 0 || refreshing) && d->drain_ticks++ < 100) return;
             uv_timer_stop(t);
             uv_stop(d->loop);
           },
@@ -149,6 +154,12 @@ int runServe(const std::string& config_path) {
       std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), observers);
   d.engine->configure(d.runtime.relay, d.runtime.policies);
   d.engine->setMtaSts(d.mta_sts.get());
+  if (d.mta_sts) {
+    d.sts_refresher =
+        std::make_unique<MtaStsRefresher>(d.loop, d.mta_sts.get(), stsCacheDirectory(cfg),
+                                          MtaStsRefresher::intervalFor(cfg.mta_sts.refresh_before));
+    d.sts_refresher->start();
+  }
   d.inbound = std::make_unique<InboundServer>(
       d.loop, d.committer.get(),
       [&d](std::shared_ptr<Envelope> env, std::shared_ptr<const std::string> data) {
@@ -180,6 +191,13 @@ int runServe(const std::string& config_path) {
 
   log::info("daemon", "tlsrelay started", {{"config", cfg.source_file}, {"hostname", cfg.hostname}});
   uv_run(d.loop, UV_RUN_DEFAULT);
+  if (d.sts_refresher && d.sts_refresher->busy()) {
+    // A refresh pass outlived the drain: its thread still uses these objects,
+    // and the process is about to exit anyway.
+    (void)d.sts_refresher.release();
+    (void)d.mta_sts.release();
+    (void)d.resolver.release();
+  }
   log::info("daemon", "tlsrelay stopped");
   return 0;
 }

@@ -7,13 +7,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "common/log.h"
+#include "common/time_format.h"
 #include "reporting/daily_append_file.h"
 
 namespace tlsrelay {
@@ -40,16 +39,6 @@ const std::vector<std::string>& AccountingLog::columns() {
       "ip",           "result",        "dsn_status",  "response",    "tls_protocol",   "tls_cipher",
       "verification", "policy_source", "result_type", "policy_type", "failure_reason", "requiretls_reason"};
   return kColumns;
-}
-
-std::string iso8601Utc(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
 }
 
 std::string sanitizeAccountingField(std::string_view text, size_t max_bytes) {

@@ -55,9 +55,6 @@ std::string sanitizeAccountingField(std::string_view text, size_t max_bytes = 20
 // quotes and its quotes are doubled.
 std::string csvQuote(std::string_view field);
 
-// "2026-11-23T14:00:00Z"
-std::string iso8601Utc(int64_t unix_seconds);
-
 // Reads an accounting file (or any RFC 4180 CSV with a header row) into one
 // map per row, keyed by the header names. Quoted fields may hold commas,
 // doubled quotes and line breaks; CRLF and bare LF both end a record. An

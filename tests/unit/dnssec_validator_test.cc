@@ -6,18 +6,13 @@
 // reason when we validate ourselves.
 #include "dnssec/dnssec_validator.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
-#include <map>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -28,6 +23,7 @@
 #include "dnssec/mx_resolution.h"
 #include "dnssec/resolver.h"
 #include "dnssec/server_address.h"
+#include "tests/unit/dns_fixture_process.h"
 
 namespace tlsrelay::dns {
 namespace {
@@ -36,33 +32,7 @@ const std::string kMx1Digest = "8f3e4d7a0c1b2e3f405162738495a6b7c8d9e0f112233445
 const std::string kInsecureDigest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const std::string kMultiDigest = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
-std::string g_workdir;
-std::map<std::string, std::string> g_env;
-bool g_started = false;
-int g_lock_fd = -1;
-
-// ctest runs every test case as its own process, possibly in parallel: each
-// takes a private /24 (127.54.N.0) guarded by a lock file.
-void chooseAddresses() {
-  for (int i = 0; i < 200; ++i) {
-    const int n = 20 + (static_cast<int>(getpid()) + i) % 200;
-    const std::string lock = "/tmp/tlsrelay-dns-validator-127.54." + std::to_string(n) + ".lock";
-    int fd = open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) continue;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-      g_lock_fd = fd;  // held until the process exits
-      const std::string net = "127.54." + std::to_string(n) + ".";
-      setenv("TLSRELAY_TEST_DNS_AUTH", (net + "1").c_str(), 1);
-      setenv("TLSRELAY_TEST_DNS_RESOLVER", (net + "2").c_str(), 1);
-      return;
-    }
-    close(fd);
-  }
-}
-
-std::string fixtureScript() {
-  return std::string(TLSRELAY_SOURCE_DIR) + "/tests/fixtures/dns_fixture.sh";
-}
+DnsFixtureProcess g_dns;
 
 std::string fromHex(const std::string& hex) {
   std::string out;
@@ -78,9 +48,9 @@ class DnsFixture : public ::testing::Environment {
   void SetUp() override {
     char pattern[] = "/tmp/tlsrelay-dnssec-test-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
-    g_workdir = pattern;
-    chooseAddresses();
-    const std::string extra = g_workdir + "/extra.rr";
+    g_dns.workdir = pattern;
+    g_dns.chooseAddresses("127.54.", "/tmp/tlsrelay-dns-validator-");
+    const std::string extra = g_dns.workdir + "/extra.rr";
     std::ofstream(extra) << "example.test\t_25._tcp.mx1 IN TLSA 3 1 1 " << kMx1Digest << "\n"
                          << "example.test\t_25._tcp.bad IN TLSA 3 1 1 " << kMx1Digest << "\n"
                          << "example.test\t*.wild IN TXT \"from a wildcard\"\n"
@@ -88,24 +58,12 @@ class DnsFixture : public ::testing::Environment {
                          << "insecure.test\t_25._tcp.mx IN TLSA 3 1 1 " << kInsecureDigest << "\n";
     setenv("TLSRELAY_TEST_DNS_EXTRA", extra.c_str(), 1);
     setenv("TLSRELAY_TEST_DNS_CORRUPT", "example.test _25._tcp.bad TLSA", 1);
-    const std::string command =
-        "bash " + fixtureScript() + " start " + g_workdir + " > " + g_workdir + "/start.log 2>&1";
-    ASSERT_EQ(std::system(command.c_str()), 0) << "fixture failed, see " << g_workdir << "/start.log";
-    std::ifstream env(g_workdir + "/dns.env");
-    std::string line;
-    while (std::getline(env, line)) {
-      auto eq = line.find('=');
-      if (eq != std::string::npos) g_env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    g_started = true;
+    ASSERT_EQ(g_dns.start(), 0) << "fixture failed, see " << g_dns.workdir << "/start.log";
   }
 
   void TearDown() override {
-    if (g_workdir.empty()) return;
-    const std::string command = "bash " + fixtureScript() + " stop " + g_workdir + " > /dev/null 2>&1";
-    EXPECT_EQ(std::system(command.c_str()), 0);
-    std::error_code ignored;
-    std::filesystem::remove_all(g_workdir, ignored);
+    if (g_dns.workdir.empty()) return;
+    EXPECT_EQ(g_dns.stop(), 0);
   }
 };
 
@@ -128,18 +86,18 @@ ResolverConfig configFor(const ModeCase& c) {
   config.retries = 1;
   config.mode = c.mode;
   if (c.mode == DnssecMode::TrustAd || c.via_resolver) {
-    config.servers = {g_env["DNS_RESOLVER_ADDR"] + ":" + g_env["DNS_PORT"]};
+    config.servers = {g_dns.env["DNS_RESOLVER_ADDR"] + ":" + g_dns.env["DNS_PORT"]};
   } else {
-    config.servers = {g_env["DNS_AUTH_ADDR"] + ":" + g_env["DNS_PORT"]};
+    config.servers = {g_dns.env["DNS_AUTH_ADDR"] + ":" + g_dns.env["DNS_PORT"]};
   }
-  if (c.mode == DnssecMode::Validate) config.trust_anchor_file = g_env[c.anchor];
+  if (c.mode == DnssecMode::Validate) config.trust_anchor_file = g_dns.env[c.anchor];
   return config;
 }
 
 class DnssecModes : public ::testing::TestWithParam<ModeCase> {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(g_started) << "DNS fixture not running";
+    ASSERT_TRUE(g_dns.started) << "DNS fixture not running";
     resolver_ = makeLdnsResolver(configFor(GetParam()));
   }
   bool validating() const { return GetParam().mode == DnssecMode::Validate; }
@@ -288,7 +246,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, DnssecModes,
 
 class OwnValidation : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(g_started) << "DNS fixture not running"; }
+  void SetUp() override { ASSERT_TRUE(g_dns.started) << "DNS fixture not running"; }
 
   static ResolverConfig validating(const std::string& anchor_file) {
     ModeCase c{"", DnssecMode::Validate, "ROOT_KEY_FILE"};
@@ -300,12 +258,12 @@ class OwnValidation : public ::testing::Test {
   // The fixture's root anchor with one base64/hex character changed: same
   // owner and shape, some other key.
   static std::string otherAnchor(const char* variable, const std::string& file_name) {
-    std::ifstream in(g_env[variable]);
+    std::ifstream in(g_dns.env[variable]);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const size_t at =
         variable == std::string("ROOT_DS_FILE") ? text.rfind(' ') + 5 : text.find("257 3 13 ") + 20;
     text[at] = text[at] == 'a' ? 'b' : 'a';
-    const std::string path = g_workdir + "/" + file_name;
+    const std::string path = g_dns.workdir + "/" + file_name;
     std::ofstream(path) << text;
     return path;
   }
@@ -328,21 +286,22 @@ TEST_F(OwnValidation, WrongTrustAnchorMakesEverythingBogus) {
 }
 
 TEST_F(OwnValidation, UnusableTrustAnchorFileIsTempFailAndAConfigError) {
-  const std::string empty = g_workdir + "/empty.key";
+  const std::string empty = g_dns.workdir + "/empty.key";
   std::ofstream(empty) << "; nothing here\n";
-  for (const std::string& path : {empty, g_workdir + "/missing.key"}) {
+  for (const std::string& path : {empty, g_dns.workdir + "/missing.key"}) {
     MxAnswer mx = makeLdnsResolver(validating(path))->lookupMx("example.test");
     EXPECT_EQ(mx.outcome, Outcome::TempFail) << path;
     EXPECT_NE(mx.why.find("trust anchor"), std::string::npos) << mx.why;
     EXPECT_FALSE(checkTrustAnchorFile(path).ok()) << path;
   }
-  EXPECT_TRUE(checkTrustAnchorFile(g_env["ROOT_KEY_FILE"]).ok());
-  EXPECT_TRUE(checkTrustAnchorFile(g_env["ROOT_DS_FILE"]).ok());
+  EXPECT_TRUE(checkTrustAnchorFile(g_dns.env["ROOT_KEY_FILE"]).ok());
+  EXPECT_TRUE(checkTrustAnchorFile(g_dns.env["ROOT_DS_FILE"]).ok());
 }
 
 TEST_F(OwnValidation, ValidatedKeysAreCachedPerZone) {
-  DnssecValidator validator(g_env["ROOT_DS_FILE"]);
-  ServerAddress server{g_env["DNS_AUTH_ADDR"], static_cast<uint16_t>(std::stoi(g_env["DNS_PORT"])), false};
+  DnssecValidator validator(g_dns.env["ROOT_DS_FILE"]);
+  ServerAddress server{g_dns.env["DNS_AUTH_ADDR"], static_cast<uint16_t>(std::stoi(g_dns.env["DNS_PORT"])),
+                       false};
   int queries = 0;
   RawQuery query = [&](const std::string& name, uint16_t type) {
     ++queries;
@@ -389,8 +348,9 @@ std::vector<uint8_t> firstAnswerOnly(const std::vector<uint8_t>& wire) {
 }
 
 TEST_F(OwnValidation, StrippedSignatureAndReplayedDenialAreBogus) {
-  DnssecValidator validator(g_env["ROOT_KEY_FILE"]);
-  ServerAddress server{g_env["DNS_AUTH_ADDR"], static_cast<uint16_t>(std::stoi(g_env["DNS_PORT"])), false};
+  DnssecValidator validator(g_dns.env["ROOT_KEY_FILE"]);
+  ServerAddress server{g_dns.env["DNS_AUTH_ADDR"], static_cast<uint16_t>(std::stoi(g_dns.env["DNS_PORT"])),
+                       false};
   RawQuery query = [&](const std::string& name, uint16_t type) {
     return exchangeDns(server, name, type, std::chrono::milliseconds(2000), true);
   };
@@ -425,7 +385,7 @@ TEST_F(OwnValidation, ModeNamesAndConfigCheck) {
   EXPECT_STREQ(toString(DnssecMode::Validate), "validate");
   ResolverConfig config = validating("");
   EXPECT_FALSE(validateResolverConfig(config).ok());
-  config.trust_anchor_file = g_env["ROOT_KEY_FILE"];
+  config.trust_anchor_file = g_dns.env["ROOT_KEY_FILE"];
   EXPECT_TRUE(validateResolverConfig(config).ok());
 }
 

@@ -1,10 +1,7 @@
 // The ldns resolver against the real private DNSSEC test bed
 // (tests/fixtures/dns_fixture.sh: nsd + validating unbound on loopback).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +9,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,88 +16,46 @@
 #include "dnssec/caching_resolver.h"
 #include "dnssec/mx_resolution.h"
 #include "dnssec/resolver.h"
+#include "tests/unit/dns_fixture_process.h"
 
 namespace tlsrelay::dns {
 namespace {
 
-std::string g_workdir;
-std::map<std::string, std::string> g_env;
-bool g_started = false;
-int g_lock_fd = -1;
+DnsFixtureProcess g_dns;
 std::string g_unreachable = "127.0.53.99";
-
-// ctest runs every test case as its own process, possibly in parallel: each
-// process takes a private /24 (127.53.N.0) guarded by a lock file, unless the
-// caller chose the addresses through the fixture's environment variables.
-void chooseAddresses() {
-  if (std::getenv("TLSRELAY_TEST_DNS_AUTH") != nullptr ||
-      std::getenv("TLSRELAY_TEST_DNS_RESOLVER") != nullptr)
-    return;
-  for (int i = 0; i < 200; ++i) {
-    const int n = 20 + (static_cast<int>(getpid()) + i) % 200;
-    const std::string lock = "/tmp/tlsrelay-dns-unit-127.53." + std::to_string(n) + ".lock";
-    int fd = open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) continue;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-      g_lock_fd = fd;  // held until the process exits
-      const std::string net = "127.53." + std::to_string(n) + ".";
-      setenv("TLSRELAY_TEST_DNS_AUTH", (net + "1").c_str(), 1);
-      setenv("TLSRELAY_TEST_DNS_RESOLVER", (net + "2").c_str(), 1);
-      g_unreachable = net + "99";
-      return;
-    }
-    close(fd);
-  }
-}
-
-std::string fixtureScript() {
-  return std::string(TLSRELAY_SOURCE_DIR) + "/tests/fixtures/dns_fixture.sh";
-}
 
 class LdnsResolverTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     char pattern[] = "/tmp/tlsrelay-dns-test-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
-    g_workdir = pattern;
-    chooseAddresses();
+    g_dns.workdir = pattern;
+    // Addresses the caller chose through the fixture's environment variables stay.
+    if (std::getenv("TLSRELAY_TEST_DNS_AUTH") == nullptr &&
+        std::getenv("TLSRELAY_TEST_DNS_RESOLVER") == nullptr) {
+      const std::string net = g_dns.chooseAddresses("127.53.", "/tmp/tlsrelay-dns-unit-");
+      if (!net.empty()) g_unreachable = net + "99";
+    }
     // Exercise the fixture's hook for records added by other tests.
     if (std::getenv("TLSRELAY_TEST_DNS_EXTRA") == nullptr) {
-      const std::string extra = g_workdir + "/extra.rr";
+      const std::string extra = g_dns.workdir + "/extra.rr";
       std::ofstream(extra) << "example.test\thooked IN TXT \"added by TLSRELAY_TEST_DNS_EXTRA\"\n"
                            << "multi.test.\thooked.multi.test. 600 IN A 127.0.1.14\n";
       setenv("TLSRELAY_TEST_DNS_EXTRA", extra.c_str(), 1);
     }
-    const auto start = std::chrono::steady_clock::now();
-    const std::string command =
-        "bash " + fixtureScript() + " start " + g_workdir + " > " + g_workdir + "/start.log 2>&1";
-    const int rc = std::system(command.c_str());
-    const auto elapsed =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-    std::printf("dns fixture start took %lld ms (rc %d)\n", static_cast<long long>(elapsed.count()), rc);
-    ASSERT_EQ(rc, 0) << "fixture failed, see " << g_workdir << "/start.log";
-    std::ifstream env(g_workdir + "/dns.env");
-    std::string line;
-    while (std::getline(env, line)) {
-      auto eq = line.find('=');
-      if (eq != std::string::npos) g_env[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    g_started = true;
+    ASSERT_EQ(g_dns.start(), 0) << "fixture failed, see " << g_dns.workdir << "/start.log";
   }
 
   static void TearDownTestSuite() {
-    if (g_workdir.empty()) return;
-    const std::string command = "bash " + fixtureScript() + " stop " + g_workdir + " > /dev/null 2>&1";
-    EXPECT_EQ(std::system(command.c_str()), 0);
-    std::error_code ignored;
-    std::filesystem::remove_all(g_workdir, ignored);
+    if (g_dns.workdir.empty()) return;
+    EXPECT_EQ(g_dns.stop(), 0);
   }
 
-  void SetUp() override { ASSERT_TRUE(g_started) << "DNS fixture not running"; }
+  void SetUp() override { ASSERT_TRUE(g_dns.started) << "DNS fixture not running"; }
 
   static ResolverConfig config() {
     ResolverConfig c;
-    c.servers = {g_env["DNS_RESOLVER_ADDR"] + ":" + g_env["DNS_PORT"]};
+    c.servers = {g_dns.env["DNS_RESOLVER_ADDR"] + ":" + g_dns.env["DNS_PORT"]};
     c.timeout = std::chrono::milliseconds(4000);
     c.retries = 1;
     return c;
@@ -111,10 +65,10 @@ class LdnsResolverTest : public ::testing::Test {
 TEST_F(LdnsResolverTest, FixtureWroteAllVariables) {
   for (const char* name :
        {"DNS_AUTH_ADDR", "DNS_RESOLVER_ADDR", "DNS_PORT", "ROOT_KEY_FILE", "ROOT_DS_FILE"}) {
-    EXPECT_FALSE(g_env[name].empty()) << name;
+    EXPECT_FALSE(g_dns.env[name].empty()) << name;
   }
-  EXPECT_TRUE(std::filesystem::exists(g_env["ROOT_KEY_FILE"]));
-  EXPECT_TRUE(std::filesystem::exists(g_env["ROOT_DS_FILE"]));
+  EXPECT_TRUE(std::filesystem::exists(g_dns.env["ROOT_KEY_FILE"]));
+  EXPECT_TRUE(std::filesystem::exists(g_dns.env["ROOT_DS_FILE"]));
 }
 
 TEST_F(LdnsResolverTest, SignedMxIsSecure) {
@@ -235,7 +189,7 @@ TEST_F(LdnsResolverTest, TxtStringsAreConcatenated) {
 }
 
 TEST_F(LdnsResolverTest, ExtraRecordsHookIsSignedIntoTheZone) {
-  if (std::string(std::getenv("TLSRELAY_TEST_DNS_EXTRA")) != g_workdir + "/extra.rr")
+  if (std::string(std::getenv("TLSRELAY_TEST_DNS_EXTRA")) != g_dns.workdir + "/extra.rr")
     GTEST_SKIP() << "caller's extras";
   auto resolver = makeLdnsResolver(config());
   TxtAnswer txt = resolver->lookupTxt("hooked.example.test");
@@ -258,7 +212,7 @@ TEST_F(LdnsResolverTest, AbsentTlsaIsSecureNxDomain) {
 
 TEST_F(LdnsResolverTest, UnreachableServerIsTempFailWithinTimeout) {
   ResolverConfig c;
-  c.servers = {g_unreachable + ":" + g_env["DNS_PORT"]};
+  c.servers = {g_unreachable + ":" + g_dns.env["DNS_PORT"]};
   c.timeout = std::chrono::milliseconds(1000);
   c.retries = 2;
   auto resolver = makeLdnsResolver(c);
@@ -276,7 +230,7 @@ TEST_F(LdnsResolverTest, UnreachableServerIsTempFailWithinTimeout) {
 
 TEST_F(LdnsResolverTest, FallsBackToSecondServer) {
   ResolverConfig c = config();
-  c.servers.insert(c.servers.begin(), g_unreachable + ":" + g_env["DNS_PORT"]);
+  c.servers.insert(c.servers.begin(), g_unreachable + ":" + g_dns.env["DNS_PORT"]);
   c.timeout = std::chrono::milliseconds(3000);
   c.retries = 0;
   MxAnswer mx = makeLdnsResolver(c)->lookupMx("example.test");
