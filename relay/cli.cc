@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "common/time_format.h"
+#include "dnssec/dnssec_validator.h"
 #include "relay/cli_mta_sts.h"
 #include "relay/cli_policy_explain.h"
 #include "relay/control_socket.h"
@@ -43,6 +44,13 @@ int checkConfig(const std::string& path) {
   if (!rc.ok()) {
     std::cerr << rc.error().message << "\n";
     return 1;
+  }
+  if (rc->relay->dnssec == "validate") {
+    // A trust anchor that cannot be read would make every lookup fail at run time.
+    if (auto anchor = dns::checkTrustAnchorFile(rc->relay->trust_anchor_file); !anchor.ok()) {
+      std::cerr << rc->relay->source_file << ": dns: trust_anchor_file: " << anchor.error().message << "\n";
+      return 1;
+    }
   }
   std::cout << "configuration OK: " << rc->relay->source_file << " (" << rc->relay->listeners.size()
             << " listener(s), " << rc->relay->sources.size() << " source rule(s))\n";

@@ -203,12 +203,8 @@ void readLimits(TableReader& r, RelayConfig& cfg) {
 }
 
 void readDns(TableReader& r, RelayConfig& cfg, const Context& ctx) {
-  auto list = r.getStringList("resolvers");
-  if (!list) {
-    r.reportUnknownKeys();
-    return;
-  }
-  for (const auto& text : *list) {
+  auto list = r.getStringList("resolvers").value_or(std::vector<std::string>{});
+  for (const auto& text : list) {
     auto hp = parseHostPort(text, 53);
     if (!hp || !IpAddress::parse(hp->host)) {
       r.error("resolvers", "bad resolver '" + text +

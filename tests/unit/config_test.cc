@@ -329,6 +329,46 @@ TEST(ConfigTest, BadLimitsAndDelivery) {
   EXPECT_THAT(mustFail("[server]\nhostname = \"bad host\"\n"), HasSubstr("server.hostname: bad host name"));
 }
 
+TEST(ConfigTest, DnssecAndMtaStsSettings) {
+  // [dns] without resolvers still reads its other keys.
+  RelayConfig cfg = mustLoad(R"(
+[dns]
+dnssec = "validate"
+trust_anchor_file = "/etc/tlsrelay/root.key"
+
+[mta_sts]
+enabled = false
+exempt = ["Broken.Example.", "other.example"]
+cache_directory = "/var/cache/tlsrelay-sts"
+ca_bundle = "/etc/tlsrelay/roots.pem"
+connect_timeout = "3s"
+fetch_timeout = "1m"
+refresh_before = "2h"
+)");
+  EXPECT_TRUE(cfg.resolvers.empty());
+  EXPECT_EQ(cfg.dnssec, "validate");
+  EXPECT_EQ(cfg.trust_anchor_file, "/etc/tlsrelay/root.key");
+  EXPECT_FALSE(cfg.mta_sts.enabled);
+  EXPECT_EQ(cfg.mta_sts.exempt, (std::vector<std::string>{"broken.example", "other.example"}));
+  EXPECT_EQ(cfg.mta_sts.cache_directory, "/var/cache/tlsrelay-sts");
+  EXPECT_EQ(cfg.mta_sts.ca_bundle, "/etc/tlsrelay/roots.pem");
+  EXPECT_EQ(cfg.mta_sts.connect_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(cfg.mta_sts.fetch_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(cfg.mta_sts.refresh_before, std::chrono::seconds(7200));
+
+  RelayConfig defaults = mustLoad("");
+  EXPECT_EQ(defaults.dnssec, "trust-ad");
+  EXPECT_TRUE(defaults.mta_sts.enabled);
+  EXPECT_TRUE(defaults.mta_sts.cache_directory.empty());  // = <spool>/mta-sts
+
+  EXPECT_THAT(mustFail("[dns]\ndnssec = \"yes\"\n"), HasSubstr("dns.dnssec: expected"));
+  EXPECT_THAT(mustFail("[dns]\ntrust_anchor_file = \"\"\n"),
+              HasSubstr("dns.trust_anchor_file: must not be empty"));
+  EXPECT_THAT(mustFail("[mta_sts]\nexempt = [\"bad domain\"]\n"), HasSubstr("mta_sts.exempt: bad domain"));
+  EXPECT_THAT(mustFail("[mta_sts]\nfetch_timeout = \"soon\"\n"), HasSubstr("mta_sts.fetch_timeout"));
+  EXPECT_THAT(mustFail("[mta_sts]\nrefresh = \"1h\"\n"), HasSubstr("mta_sts.refresh: unknown key"));
+}
+
 TEST(ConfigTest, SmarthostSpellings) {
   EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"[192.0.2.1]:2525\"\n").smarthost, "192.0.2.1:2525");
   EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"[2001:db8::1]:25\"\n").smarthost, "[2001:db8::1]:25");
