@@ -61,6 +61,18 @@ struct Daemon {
                  {{"error", fresh.error().message}});
       return;
     }
+    const RelayConfig& before = *runtime.relay;
+    const RelayConfig& after = *fresh->relay;
+    const MtaStsConfig &sts_before = before.mta_sts, &sts_after = after.mta_sts;
+    if (before.resolvers != after.resolvers || before.dnssec != after.dnssec ||
+        before.trust_anchor_file != after.trust_anchor_file || sts_before.enabled != sts_after.enabled ||
+        sts_before.exempt != sts_after.exempt || sts_before.cache_directory != sts_after.cache_directory ||
+        sts_before.ca_bundle != sts_after.ca_bundle ||
+        sts_before.connect_timeout != sts_after.connect_timeout ||
+        sts_before.fetch_timeout != sts_after.fetch_timeout ||
+        sts_before.refresh_before != sts_after.refresh_before)
+      // In-flight deliveries hold the resolver and the MTA-STS provider.
+      log::warn("config", "[dns] and [mta_sts] changes take effect at the next restart");
     runtime = std::move(fresh.value());
     log::Level level;
     if (log::parseLevel(runtime.relay->log_level, level)) log::setLevel(level);
