@@ -145,6 +145,11 @@ CF
   wait_for_port "$ip" "$port" 15
   echo 0 >"$WORK/sink-$ip-$port.base"
 }
+tls_sink_connections() {  # SMTP connections the TLS receiver has accepted so far
+  local n
+  n=$(grep -c ' connect from ' "/dev/shm/tlsrelay-bench-sink-$1/maillog" 2>/dev/null) || true
+  echo "${n:-0}"
+}
 tls_sink_count() {  # grep -c prints 0 and fails when nothing matches yet
   local n
   n=$(grep -c 'status=sent' "/dev/shm/tlsrelay-bench-sink-$1/maillog" 2>/dev/null) || true
@@ -171,7 +176,8 @@ wait_counted() {  # wait_counted SINK_ID N TIMEOUT_S: until the receiver counted
 }
 
 run_load() {  # run_load NAME HOST:PORT SINK_ID PID → prints one result line
-  local name=$1 target=$2 sink=$3 pid=$4 start end cpu0 cpu1 count
+  local name=$1 target=$2 sink=$3 pid=$4 start end cpu0 cpu1 count conn0=0 conns=""
+  [ "$VARIANT" = plain ] || conn0=$(tls_sink_connections "$sink")
   cpu0=$(cpu_seconds "$pid")
   start=$(date +%s.%N)
   smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f bench@bench.test -t "$RCPT" "$target"
@@ -184,8 +190,10 @@ run_load() {  # run_load NAME HOST:PORT SINK_ID PID → prints one result line
   cpu=$(echo "$cpu1 - $cpu0" | bc)
   per1k=$(echo "scale=3; $cpu * 1000 / $MESSAGES" | bc)
   rss=$(peak_rss_kib "$pid")
-  printf '%-9s delivered=%s in %.2fs  %s msgs/s  %s CPU-s/1000 msgs  peak RSS %s MiB\n' \
-    "$name" "$count" "$secs" "$rate" "$per1k" "$((rss / 1024))"
+  # How many SMTP connections carried the load (connection reuse), read after the clock stopped.
+  [ "$VARIANT" = plain ] || conns="  $(($(tls_sink_connections "$sink") - conn0)) connections"
+  printf '%-9s delivered=%s in %.2fs  %s msgs/s  %s CPU-s/1000 msgs  peak RSS %s MiB%s\n' \
+    "$name" "$count" "$secs" "$rate" "$per1k" "$((rss / 1024))" "$conns"
   echo "$rate $per1k $rss" >"$WORK/result-$name"
   rebase "$sink"
   return 0
