@@ -406,6 +406,7 @@ void DeliveryJob::resolve() {
         self->targets_ = std::move(hops.targets);
         self->sts_ = std::move(hops.sts);
         self->terminal_ = std::move(hops.terminal);
+        self->terminal_result_type_ = std::move(hops.terminal_result_type);
       },
       [](uv_work_t* req, int) {
         std::unique_ptr<ResolveWork> w(static_cast<ResolveWork*>(req->data));
@@ -432,6 +433,10 @@ void DeliveryJob::onResolved() {
   }
   if (terminal_) {
     AttemptInfo info;
+    // Bogus DNS is a TLS-policy failure too (RFC 8460 dnssec-invalid): the
+    // domain's MX or addresses cannot be trusted, so nothing was tried.
+    info.tls.result_type = terminal_result_type_;
+    if (!terminal_result_type_.empty()) info.tls.failure_reason = terminal_->response;
     failAll(*terminal_, info);
     finish();
     return;

@@ -102,7 +102,9 @@ class DeliveryJob {
   std::vector<JobTarget> targets_;
   StsInput sts_;           // the domain's MTA-STS state
   MessageTlsFlags flags_;  // shared by every message of the job (the queue key splits by TLS class)
-  std::optional<RecipientOutcome> terminal_;  // null MX, no such domain, DNS failure
+  std::optional<RecipientOutcome> terminal_;
+  std::string terminal_result_type_;  // "dnssec-invalid" when bogus DNS left no hop  // null MX, no such
+                                      // domain, DNS failure
   size_t next_target_ = 0;
   bool retry_without_tls_ = false;  // opportunistic TLS failed on this target: once more in clear
   RecipientOutcome last_failure_ = transientFailure("no delivery attempt was made");

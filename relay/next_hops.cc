@@ -83,23 +83,30 @@ NextHops resolveNextHops(const RelayConfig& config, dns::Resolver& resolver, Mta
       return hops;
     case dns::MxPlan::Kind::Bogus:
       hops.terminal = transientFailure("DNSSEC validation failed for " + domain + ": " + plan.why, "4.7.5");
+      hops.terminal_result_type = "dnssec-invalid";
       return hops;
     case dns::MxPlan::Kind::Hosts:
       break;
   }
   std::string last_why;
+  bool bogus = false;
   for (const auto& host : plan.hosts) {
     auto addrs = resolver.lookupAddresses(host.host);
     hops.hosts.push_back({host.host, addrs, std::nullopt});
     if (addrs.outcome != dns::Outcome::Found) last_why = host.host + ": " + dns::toString(addrs.outcome);
-    if (addrs.security == dns::Security::Bogus) continue;  // never deliver on bogus data
+    if (addrs.security == dns::Security::Bogus) {  // never deliver on bogus data
+      last_why = host.host + ": DNSSEC validation failed" + (addrs.why.empty() ? "" : " (" + addrs.why + ")");
+      bogus = true;
+      continue;
+    }
     for (const auto& ip : addrs.records)
       hops.targets.push_back(JobTarget{host.host, ip, 25, host.mx_security, addrs.security});
   }
   if (hops.targets.empty()) {
     hops.terminal = transientFailure(
         "no usable address for any MX of " + domain + (last_why.empty() ? "" : " (" + last_why + ")"),
-        "4.4.3");
+        bogus ? "4.7.5" : "4.4.3");
+    if (bogus) hops.terminal_result_type = "dnssec-invalid";
     return hops;
   }
   lookUpTlsa(resolver, hops);

@@ -38,6 +38,7 @@ struct NextHops {
   std::vector<JobTarget> targets;            // in the order to try
   StsInput sts;                              // the recipient domain's MTA-STS state (MX delivery only)
   std::optional<RecipientOutcome> terminal;  // null MX, no such domain, DNS failure: no hop to try
+  std::string terminal_result_type;          // "dnssec-invalid" when bogus DNS data left no hop
 
   // The answers behind the plan, for `policy explain`.
   dns::MxAnswer mx;

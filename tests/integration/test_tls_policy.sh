@@ -433,7 +433,10 @@ send $S v@sts-enforce.test
 send $S v@sts-hostmismatch.test
 send_requiretls vsender@example.test v@rt-relay.test
 send_requiretls vin@rt-relay.test v-rt@insecure.test
+send $S v@bogus.test
 echo "# validate mode"
+check_acct "validate: a bogus MX answer defers as dnssec-invalid" v@bogus.test result=deferred \
+  result_type=dnssec-invalid dsn_status=4.7.5
 check_acct "validate: DANE-EE match delivered with dane" v@dane-ee.test result=delivered verification=dane result_type=success
 check "validate: DANE-EE message in the maildir" maildir_has sink-good v@dane-ee.test
 check_acct "validate: DANE-EE mismatch deferred" v@dane-bad.test result=deferred result_type='tlsa-invalid|validation-failure'
@@ -448,7 +451,7 @@ check "validate: exempt domain's message in the maildir" maildir_has sink-good v
 check "validate: the on-disk MTA-STS cache survived the restarts (no refetch)" test "$(fetches sts-enforce)" -eq "$enforce_fetches"
 check_acct "validate: REQUIRETLS to the tlsrelay receiver delivered" v@rt-relay.test result=delivered
 check_acct "validate: REQUIRETLS with an insecure MX refused" v-rt@insecure.test requiretls_reason=requiretls:insecure-mx
-for r in v@dane-bad.test v@tlsa-bogus.test v-rt@insecure.test; do
+for r in v@dane-bad.test v@tlsa-bogus.test v-rt@insecure.test v@bogus.test; do
   check "validate: $r never delivered" not_delivered "$r"
 done
 check "validate: policy explain dane-ee.test" explain dane-ee.test "$WORK/relay-val.toml"
