@@ -57,11 +57,18 @@ std::string printable(const uint8_t* data, size_t size) {
   return out;
 }
 
-// RFC 8914 Extended DNS Errors say why a resolver failed (6 = DNSSEC Bogus).
-std::string extendedErrors(ldns_pkt* pkt) {
+// RFC 8914 Extended DNS Errors say why a resolver failed. Info codes 6-12
+// (DNSSEC Bogus, Signature Expired, Signature Not Yet Valid, DNSKEY Missing,
+// RRSIGs Missing, No Zone Key Bit Set, NSEC Missing) mean validation failed.
+struct ExtendedErrors {
+  std::string text;  // "; EDE 6 (...)" per option
+  bool dnssec_failure = false;
+};
+
+ExtendedErrors extendedErrors(ldns_pkt* pkt) {
+  ExtendedErrors out;
   ldns_edns_option_list* options = ldns_pkt_edns_get_option_list(pkt);
-  if (options == nullptr) return "";
-  std::string out;
+  if (options == nullptr) return out;
   const size_t count = std::min<size_t>(ldns_edns_option_list_get_count(options), 8);
   for (size_t i = 0; i < count; ++i) {
     ldns_edns_option* option = ldns_edns_option_list_get_option(options, i);
@@ -70,8 +77,9 @@ std::string extendedErrors(ldns_pkt* pkt) {
     const uint8_t* data = ldns_edns_get_data(option);
     if (data == nullptr || size < 2) continue;
     const unsigned info = (unsigned{data[0]} << 8) | data[1];
-    out += "; EDE " + std::to_string(info);
-    if (size > 2) out += " (" + printable(data + 2, size - 2) + ")";
+    out.text += "; EDE " + std::to_string(info);
+    if (size > 2) out.text += " (" + printable(data + 2, size - 2) + ")";
+    if (info >= 6 && info <= 12) out.dnssec_failure = true;
   }
   return out;
 }
@@ -125,16 +133,23 @@ Answer<Record> interpret(std::span<const uint8_t> wire, std::string_view qname, 
 
   const ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt.get());
   if (rcode == LDNS_RCODE_SERVFAIL) {
-    // A validating resolver answers SERVFAIL for bogus data; we cannot tell
-    // that from an outage without own validation, so: try again later.
-    return tempFail<Record>("resolver answered SERVFAIL for " + std::string(qname) +
-                            " (DNSSEC validation failure or upstream problem)" + extendedErrors(pkt.get()));
+    // A validating resolver answers SERVFAIL for bogus data. Try again later
+    // either way; but when the resolver we trust for the AD bit also says, by
+    // an Extended DNS Error, that validation failed, the answer is Bogus
+    // (reported as dnssec-invalid), not an outage.
+    ExtendedErrors ede = extendedErrors(pkt.get());
+    auto answer = tempFail<Record>("resolver answered SERVFAIL for " + std::string(qname) +
+                                   (ede.dnssec_failure ? " (DNSSEC validation failed)"
+                                                       : " (DNSSEC validation failure or upstream problem)") +
+                                   ede.text);
+    if (trust_ad && ede.dnssec_failure) answer.security = Security::Bogus;
+    return answer;
   }
   if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
     ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, static_cast<int>(rcode));
     return tempFail<Record>(std::string("resolver answered ") +
                             (entry ? entry->name : "rcode " + std::to_string(rcode)) +
-                            extendedErrors(pkt.get()));
+                            extendedErrors(pkt.get()).text);
   }
   if (ldns_pkt_tc(pkt.get())) return tempFail<Record>("DNS response truncated");
 

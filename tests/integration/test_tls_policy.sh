@@ -232,6 +232,7 @@ send $S user@sts-testing.test
 send $S user@sts-badtls.test
 send $S user@sts-redirect.test
 send $S user@sts-404.test
+send $S user@bogus.test
 send $S user@sts-oversize.test
 send $S user@sts-badsyntax.test
 send $S tlsno@sts-unknownca.test --header "TLS-Required: No"
@@ -278,6 +279,8 @@ check_acct "policy host with an untrusted certificate: delivered, sts-webpki-inv
   result=delivered result_type=sts-webpki-invalid verification=none
 check_acct "policy host redirecting: delivered, policy failure recorded" user@sts-redirect.test \
   result=delivered result_type='sts-policy-(fetch-error|invalid)' verification=none
+check_acct "trust-ad: a bogus MX answer (SERVFAIL + EDE 6) defers as dnssec-invalid" user@bogus.test \
+  result=deferred result_type=dnssec-invalid dsn_status=4.7.5
 check_acct "policy 404: delivered, policy failure recorded" user@sts-404.test \
   result=delivered result_type='sts-policy-(fetch-error|invalid)' verification=none
 check_acct "policy over 64 KiB: delivered, policy failure recorded" user@sts-oversize.test \

@@ -34,6 +34,21 @@ class Wire {
     authority_.push_back(rr(owner, type, ttl, rdata));
     return *this;
   }
+  // An OPT record (RFC 6891) carrying one RFC 8914 Extended DNS Error.
+  Wire& ede(uint16_t info_code, const std::string& text = "") {
+    std::vector<uint8_t> b;
+    b.push_back(0);      // root owner
+    u16(b, 41);          // OPT
+    u16(b, 1232);        // UDP payload size
+    u32(b, 0x00008000);  // extended rcode 0, version 0, DO
+    u16(b, static_cast<uint16_t>(4 + 2 + text.size()));
+    u16(b, 15);  // EDE
+    u16(b, static_cast<uint16_t>(2 + text.size()));
+    u16(b, info_code);
+    b.insert(b.end(), text.begin(), text.end());
+    additional_.push_back(b);
+    return *this;
+  }
   std::vector<uint8_t> bytes() const {
     std::vector<uint8_t> b;
     u16(b, 0x1234);
@@ -41,12 +56,13 @@ class Wire {
     u16(b, 1);
     u16(b, static_cast<uint16_t>(answers_.size()));
     u16(b, static_cast<uint16_t>(authority_.size()));
-    u16(b, 0);
+    u16(b, static_cast<uint16_t>(additional_.size()));
     name(b, qname_);
     u16(b, qtype_);
     u16(b, 1);
     for (const auto& r : answers_) b.insert(b.end(), r.begin(), r.end());
     for (const auto& r : authority_) b.insert(b.end(), r.begin(), r.end());
+    for (const auto& r : additional_) b.insert(b.end(), r.begin(), r.end());
     return b;
   }
 
@@ -105,7 +121,7 @@ class Wire {
   uint16_t flags_;
   std::string qname_;
   uint16_t qtype_;
-  std::vector<std::vector<uint8_t>> answers_, authority_;
+  std::vector<std::vector<uint8_t>> answers_, authority_, additional_;
 };
 
 constexpr uint16_t kOk = kQr | kRd | kRa;
@@ -156,6 +172,26 @@ TEST(DnsResponse, NegativeAnswersUseSoaMinimum) {
   EXPECT_EQ(b.ttl, 120u);
   auto bare = Wire(kOk, "nomx.test", kTypeMx).bytes();
   EXPECT_EQ(parseMxResponse(bare, "nomx.test", true).ttl, 0u);
+}
+
+TEST(DnsResponse, ServfailWithDnssecExtendedErrorIsBogusOnlyFromATrustedResolver) {
+  // RFC 8914: 6 DNSSEC Bogus, 7 Signature Expired, 10 RRSIGs Missing; 22 No Reachable Authority.
+  for (uint16_t code : {6, 7, 10}) {
+    auto wire = Wire(kOk | kServFail, "x.test", kTypeMx).ede(code, "validation failure").bytes();
+    MxAnswer trusted = parseMxResponse(wire, "x.test", true);
+    EXPECT_EQ(trusted.outcome, Outcome::TempFail) << code;
+    EXPECT_EQ(trusted.security, Security::Bogus) << code;
+    EXPECT_NE(trusted.why.find("EDE " + std::to_string(code) + " (validation failure)"), std::string::npos)
+        << trusted.why;
+    EXPECT_EQ(parseMxResponse(wire, "x.test", false).security, Security::Insecure) << code;
+    EXPECT_EQ(parseTlsaResponse(wire, "x.test", true).security, Security::Insecure)
+        << "question mismatch (type) must not be read as bogus";
+  }
+  auto outage = Wire(kOk | kServFail, "x.test", kTypeMx).ede(22).bytes();
+  MxAnswer a = parseMxResponse(outage, "x.test", true);
+  EXPECT_EQ(a.outcome, Outcome::TempFail);
+  EXPECT_EQ(a.security, Security::Insecure);
+  EXPECT_NE(a.why.find("EDE 22"), std::string::npos) << a.why;
 }
 
 TEST(DnsResponse, FailuresAreTempFail) {

@@ -92,17 +92,18 @@ TEST_F(LdnsResolverTest, UnsignedChildIsInsecure) {
   EXPECT_EQ(mx.records[0].host, "mx.insecure.test");
 }
 
-TEST_F(LdnsResolverTest, BogusZoneIsTempFailWithReason) {
+TEST_F(LdnsResolverTest, BogusZoneIsTempFailMarkedBogusWithReason) {
   auto resolver = makeLdnsResolver(config());
   MxAnswer mx = resolver->lookupMx("bogus.test");
   EXPECT_EQ(mx.outcome, Outcome::TempFail);
-  EXPECT_NE(mx.security, Security::Secure);
+  // unbound (trusted for AD) says by EDE 6 that validation failed: Bogus, not an outage.
+  EXPECT_EQ(mx.security, Security::Bogus);
   EXPECT_TRUE(mx.records.empty());
   EXPECT_NE(mx.why.find("SERVFAIL"), std::string::npos) << mx.why;
   // The fixture's unbound sends RFC 8914 EDE 6 (DNSSEC Bogus); the reason survives.
   EXPECT_NE(mx.why.find("EDE 6"), std::string::npos) << mx.why;
   MxPlan plan = planMx("bogus.test", mx, [] { return 0u; });
-  EXPECT_EQ(plan.kind, MxPlan::Kind::TempFail);
+  EXPECT_EQ(plan.kind, MxPlan::Kind::Bogus);
   EXPECT_TRUE(plan.hosts.empty());
 }
 
