@@ -5,6 +5,8 @@
 #include <cctype>
 #include <optional>
 
+#include "policy/domain_policy.h"
+
 namespace tlsrelay {
 namespace {
 
@@ -174,7 +176,7 @@ Result<StsPolicy> parseStsPolicy(std::string_view body) {
   return policy;
 }
 
-Result<std::string> parseStsTxtId(const std::vector<std::string>& txt_records) {
+Result<std::optional<std::string>> parseStsTxtId(const std::vector<std::string>& txt_records) {
   // RFC 8461 §3.1: records that do not begin with "v=STSv1;" are discarded;
   // a bare "v=STSv1" (no separator) is still an STSv1 record, just invalid.
   std::vector<std::string_view> sts;
@@ -184,7 +186,7 @@ Result<std::string> parseStsTxtId(const std::vector<std::string>& txt_records) {
     if (v.size() > 7 && v[7] != ';' && !isWsp(v[7])) continue;  // "v=STSv10" is another version
     sts.push_back(v);
   }
-  if (sts.empty()) return makeError("no STSv1 TXT record");
+  if (sts.empty()) return std::optional<std::string>{};
   if (sts.size() > 1) return makeError("more than one STSv1 TXT record");
 
   // sts-text-record = sts-version 1*(sts-sep sts-field) [sts-sep]; sts-sep = *WSP ";" *WSP
@@ -227,16 +229,14 @@ Result<std::string> parseStsTxtId(const std::vector<std::string>& txt_records) {
     }
   }
   if (!id) return makeError("STSv1 TXT record has no id");
-  return *id;
+  return id;
 }
 
 bool stsMxMatches(const StsPolicy& policy, std::string_view mx_host) {
-  if (!mx_host.empty() && mx_host.back() == '.') mx_host.remove_suffix(1);
-  if (mx_host.empty()) return false;
-  const std::string host = lower(mx_host);
+  const std::string host = normalizeDomain(mx_host);
+  if (host.empty()) return false;
   for (const auto& pattern_text : policy.mx) {
-    std::string pattern = lower(pattern_text);
-    if (!pattern.empty() && pattern.back() == '.') pattern.pop_back();
+    const std::string pattern = normalizeDomain(pattern_text);
     if (pattern.rfind("*.", 0) == 0) {
       // RFC 8461 §4.1: the wildcard stands for exactly one label.
       size_t dot = host.find('.');

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,9 +35,9 @@ Result<StsPolicy> parseStsPolicy(std::string_view body);
 
 // RFC 8461 §3.1: of the TXT records at _mta-sts.<domain>, the ones starting
 // with "v=STSv1" are considered; exactly one must be present and it must carry
-// a valid id (1-32 alphanumerics). Returns that id. No STSv1 record (other TXT
-// only) is NotFound-like: Error.message starts with "no".
-Result<std::string> parseStsTxtId(const std::vector<std::string>& txt_records);
+// a valid id (1-32 alphanumerics). Returns that id, nullopt when there is no
+// STSv1 record at all (no policy announced), or an error for a malformed one.
+Result<std::optional<std::string>> parseStsTxtId(const std::vector<std::string>& txt_records);
 
 // RFC 8461 §4.1: `mx_host` (lower case or not, trailing dot ignored) matches a
 // pattern exactly, or a "*.suffix" pattern whose wildcard stands for exactly

@@ -1,12 +1,12 @@
 // `tlsrelay sts cache list|clear`; see cli_mta_sts.h.
 #include "relay/cli_mta_sts.h"
 
-#include <cctype>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "common/time_format.h"
+#include "policy/domain_policy.h"
 #include "policy/mta_sts_cache.h"
 
 namespace tlsrelay {
@@ -59,9 +59,7 @@ int runStsCacheList(const RelayConfig& config, bool json) {
 
 int runStsCacheClear(const RelayConfig& config, const std::string& domain_in) {
   StsCache cache(stsCacheDirectory(config));
-  std::string domain = domain_in;
-  for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  const std::string domain = normalizeDomain(domain_in);
   Status st = domain.empty() ? cache.clear() : cache.remove(domain);
   if (!st.ok()) {
     std::cerr << st.error().message << "\n";

@@ -3,7 +3,6 @@
 #include "relay/mta_sts_provider.h"
 
 #include <algorithm>
-#include <cctype>
 #include <condition_variable>
 #include <ctime>
 #include <map>
@@ -12,17 +11,12 @@
 
 #include "common/log.h"
 #include "dnssec/resolver.h"
+#include "policy/domain_policy.h"
 #include "policy/mta_sts_cache.h"
 #include "relay/mta_sts_fetcher.h"
 
 namespace tlsrelay {
 namespace {
-
-std::string normalize(std::string d) {
-  for (char& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!d.empty() && d.back() == '.') d.pop_back();
-  return d;
-}
 
 // What one fetch produced, shared by every lookup that waited for it.
 struct FetchOutcome {
@@ -73,7 +67,7 @@ class Provider : public MtaStsProvider {
   StsInput lookup(const std::string& domain_in, StsTrace* trace) override {
     StsTrace scratch;
     StsTrace& tr = trace ? *trace : scratch;
-    const std::string domain = normalize(domain_in);
+    const std::string domain = normalizeDomain(domain_in);
     if (!config_.enabled) return failure(StsStatus::NoPolicy, "MTA-STS disabled");
     if (std::find(config_.exempt.begin(), config_.exempt.end(), domain) != config_.exempt.end()) {
       StsInput in;
@@ -108,13 +102,12 @@ class Provider : public MtaStsProvider {
     std::optional<std::string> id;
     if (txt.outcome == dns::Outcome::Found) {
       auto parsed = parseStsTxtId(txt.records);
-      if (parsed.ok()) {
-        id = *parsed;
-      } else if (parsed.error().message.rfind("no", 0) != 0) {
+      if (!parsed.ok()) {
         // A malformed STSv1 record: sts-policy-invalid unless a cached policy still holds.
         if (cached) return fromEntry(*cached, true, parsed.error().message);
         return failure(StsStatus::Invalid, parsed.error().message);
       }
+      id = *parsed;
     }
     if (!id) {
       // RFC 8461 §5.1: a missing TXT record does not end an unexpired cached

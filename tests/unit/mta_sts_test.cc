@@ -168,16 +168,16 @@ TEST(StsTxtId, ValidRecords) {
   for (const auto& c : cases) {
     auto id = parseStsTxtId(c.records);
     ASSERT_TRUE(id.ok()) << c.records.front() << ": " << id.error().message;
-    EXPECT_EQ(*id, c.id);
+    EXPECT_EQ(*id, std::optional<std::string>(c.id));
   }
 }
 
-TEST(StsTxtId, NoStsRecordSaysNo) {
+TEST(StsTxtId, NoStsRecordIsNoIdNotAnError) {
   for (const auto& records : std::vector<std::vector<std::string>>{
            {}, {"v=spf1 -all"}, {"V=STSv1; id=abc"}, {"v=STSv10; id=abc"}, {" v=STSv1; id=abc"}}) {
     auto id = parseStsTxtId(records);
-    ASSERT_FALSE(id.ok());
-    EXPECT_EQ(id.error().message.rfind("no", 0), 0u) << id.error().message;
+    ASSERT_TRUE(id.ok()) << id.error().message;
+    EXPECT_FALSE(id->has_value());
   }
 }
 
@@ -200,7 +200,7 @@ TEST(StsTxtId, MalformedRecords) {
   for (const auto& records : bad) {
     auto id = parseStsTxtId(records);
     ASSERT_FALSE(id.ok()) << records.front();
-    EXPECT_NE(id.error().message.rfind("no", 0), 0u) << records.front() << ": " << id.error().message;
+    EXPECT_FALSE(id.error().message.empty());
   }
 }
 
