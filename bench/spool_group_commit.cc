@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "common/log.h"
-#include "relay/queue_id.h"
-#include "relay/spool.h"
+#include "relay/queue/queue_id.h"
+#include "relay/queue/spool.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "relay/dsn_builder.h"
+#include "message/dsn_builder.h"
 #include "reporting/accounting_log.h"
 
 using namespace tlsrelay;

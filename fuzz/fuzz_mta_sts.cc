@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/mta_sts.h"
-#include "policy/mta_sts_cache.h"
+#include "policy/mta_sts_policy.h"
+#include "relay/mta_sts/mta_sts_cache.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

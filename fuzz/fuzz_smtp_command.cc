@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "common/log.h"
-#include "relay/smtp_command.h"
-#include "relay/smtp_server_session.h"
+#include "relay/smtp/smtp_command.h"
+#include "relay/smtp/smtp_server_session.h"
 
 namespace {
 

@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "common/log.h"
-#include "relay/ehlo_capabilities.h"
-#include "relay/smtp_client_session.h"
-#include "relay/smtp_reply.h"
+#include "relay/smtp/ehlo_capabilities.h"
+#include "relay/smtp/smtp_client_session.h"
+#include "relay/smtp/smtp_reply.h"
 
 using namespace tlsrelay;
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "relay/spool_format.h"
+#include "relay/queue/spool_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tlsrelay::spool_format;

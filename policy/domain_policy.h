@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "common/cidr.h"
+#include "common/config_error.h"
 #include "common/result.h"
-#include "policy/config_error.h"
 #include "policy/tls_decision.h"
 
 namespace tlsrelay {
@@ -95,10 +95,5 @@ class PolicySet {
   std::map<std::string, DomainPolicy, std::less<>> exact_;   // key: "example.com"
   std::map<std::string, DomainPolicy, std::less<>> suffix_;  // key: "example.com" for "*.example.com"
 };
-
-// Loads every *.toml file in `dir` (sorted by name, dot-files skipped). All
-// mistakes in all files are collected, one "file:line: key: message" per line
-// of Error.message. An empty `dir` gives the built-in policy only.
-Result<PolicySet> loadPolicyDirectory(const std::string& dir);
 
 }  // namespace tlsrelay

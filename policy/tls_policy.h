@@ -18,7 +18,7 @@
 
 #include "dnssec/dns_answer.h"
 #include "policy/domain_policy.h"
-#include "policy/mta_sts.h"
+#include "policy/mta_sts_policy.h"
 #include "policy/tls_decision.h"
 
 namespace tlsrelay {

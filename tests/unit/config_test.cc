@@ -1,6 +1,6 @@
 // relay.toml parsing: the embedded default, every section, and bad input
 // reported as file:line: key: message.
-#include "relay/config.h"
+#include "relay/config/config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "relay/default_config.h"
+#include "relay/config/default_config.h"
 
 namespace tlsrelay {
 namespace {
@@ -31,23 +31,23 @@ std::string mustFail(std::string_view text) {
 TEST(ConfigTest, EmbeddedDefaultParsesAndIsUsableWithoutRoot) {
   auto cfg = loadEmbeddedDefaultConfig();
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-  ASSERT_EQ(cfg->listeners.size(), 1u);
-  EXPECT_EQ(cfg->listeners[0].address, "127.0.0.1:2525");
-  EXPECT_EQ(cfg->listeners[0].tls, ListenerConfig::Tls::StartTls);
+  ASSERT_EQ(cfg->inbound.listeners.size(), 1u);
+  EXPECT_EQ(cfg->inbound.listeners[0].address, "127.0.0.1:2525");
+  EXPECT_EQ(cfg->inbound.listeners[0].tls, ListenerConfig::Tls::StartTls);
   EXPECT_EQ(cfg->spool_directory, "./spool");
   EXPECT_EQ(cfg->accounting_directory, "./accounting");
-  EXPECT_TRUE(cfg->resolvers.empty());
+  EXPECT_TRUE(cfg->dns.resolvers.empty());
   EXPECT_TRUE(cfg->policy_directory.empty());
-  EXPECT_TRUE(cfg->users_file.empty());
+  EXPECT_TRUE(cfg->inbound.users_file.empty());
   EXPECT_EQ(cfg->source_file, "<embedded>");
   EXPECT_FALSE(cfg->hostname.empty());
-  EXPECT_EQ(cfg->max_message_size, 50u * 1024 * 1024);
-  EXPECT_EQ(cfg->retry.initial.count(), 300);
-  EXPECT_EQ(cfg->retry.max_lifetime.count(), 5 * 86400);
+  EXPECT_EQ(cfg->inbound.max_message_size, 50u * 1024 * 1024);
+  EXPECT_EQ(cfg->delivery.retry.initial.count(), 300);
+  EXPECT_EQ(cfg->delivery.retry.max_lifetime.count(), 5 * 86400);
   // Only the built-in never-open-relay rules.
-  ASSERT_EQ(cfg->sources.size(), 3u);
-  EXPECT_EQ(cfg->sources.back().cidr.prefix_bits, 0);
-  EXPECT_FALSE(cfg->sources.back().relay);
+  ASSERT_EQ(cfg->inbound.sources.size(), 3u);
+  EXPECT_EQ(cfg->inbound.sources.back().cidr.prefix_bits, 0);
+  EXPECT_FALSE(cfg->inbound.sources.back().relay);
 }
 
 TEST(ConfigTest, EmbeddedDefaultIsIdenticalToEtcRelayToml) {
@@ -65,17 +65,17 @@ TEST(ConfigTest, EtcRelayTomlLoadsFromFileWithPathsRelativeToIt) {
   EXPECT_EQ(cfg->source_file, path);
   EXPECT_EQ(std::filesystem::path(cfg->spool_directory),
             (std::filesystem::path(TLSRELAY_SOURCE_DIR) / "etc" / "spool").lexically_normal());
-  EXPECT_EQ(cfg->ca_bundle, "/etc/ssl/certs/ca-certificates.crt");  // absolute stays
+  EXPECT_EQ(cfg->delivery.ca_bundle, "/etc/ssl/certs/ca-certificates.crt");  // absolute stays
 }
 
 TEST(ConfigTest, EmptyDocumentGivesDefaults) {
   RelayConfig cfg = mustLoad("");
-  ASSERT_EQ(cfg.listeners.size(), 1u);
-  EXPECT_EQ(cfg.listeners[0].address, "127.0.0.1:2525");
+  ASSERT_EQ(cfg.inbound.listeners.size(), 1u);
+  EXPECT_EQ(cfg.inbound.listeners[0].address, "127.0.0.1:2525");
   EXPECT_EQ(cfg.spool_directory, "/var/spool/tlsrelay");
-  EXPECT_EQ(cfg.max_recipients, 1000u);
-  EXPECT_EQ(cfg.max_connections_per_destination, 10);
-  EXPECT_EQ(cfg.server_tls.min_tls_version, "TLSv1.2");
+  EXPECT_EQ(cfg.inbound.max_recipients, 1000u);
+  EXPECT_EQ(cfg.delivery.max_connections_per_destination, 10);
+  EXPECT_EQ(cfg.inbound.server_tls.min_tls_version, "TLSv1.2");
   EXPECT_EQ(cfg.log_level, "info");
 }
 
@@ -141,39 +141,40 @@ directory = "/var/log/tlsrelay"
 level = "debug"
 )");
   EXPECT_EQ(cfg.hostname, "relay.example.net");
-  EXPECT_EQ(cfg.server_tls.certificate, "/etc/tlsrelay/cert.pem");
-  EXPECT_EQ(cfg.server_tls.key, "/etc/tlsrelay/cert.pem");  // combined PEM by default
-  EXPECT_EQ(cfg.server_tls.key_password, "secret");
-  EXPECT_EQ(cfg.server_tls.ciphers, "HIGH:!aNULL");
-  EXPECT_EQ(cfg.server_tls.min_tls_version, "TLSv1.3");
-  ASSERT_EQ(cfg.listeners.size(), 2u);
-  EXPECT_EQ(cfg.listeners[0].address, "0.0.0.0:25");
-  EXPECT_EQ(cfg.listeners[0].tls, ListenerConfig::Tls::StartTls);
-  EXPECT_EQ(cfg.listeners[1].address, "[::1]:465");
-  EXPECT_EQ(cfg.listeners[1].tls, ListenerConfig::Tls::Implicit);
-  ASSERT_EQ(cfg.sources.size(), 2u + 3u);  // a list expands into one rule per CIDR, then the built-ins
-  EXPECT_EQ(cfg.sources[0].cidr.toString(), "10.0.0.0/8");
-  EXPECT_EQ(cfg.sources[1].cidr.toString(), "2001:db8::/32");
-  EXPECT_TRUE(cfg.sources[1].relay);
-  EXPECT_TRUE(cfg.sources[1].require_starttls);
-  EXPECT_EQ(cfg.sources[1].max_connections, 20);
-  EXPECT_EQ(cfg.max_message_size, 10u * 1024);
-  EXPECT_EQ(cfg.max_recipients, 100u);
-  EXPECT_EQ(cfg.max_errors, 3);
-  EXPECT_EQ(cfg.max_connections, 0);
+  EXPECT_EQ(cfg.inbound.server_tls.certificate, "/etc/tlsrelay/cert.pem");
+  EXPECT_EQ(cfg.inbound.server_tls.key, "/etc/tlsrelay/cert.pem");  // combined PEM by default
+  EXPECT_EQ(cfg.inbound.server_tls.key_password, "secret");
+  EXPECT_EQ(cfg.inbound.server_tls.ciphers, "HIGH:!aNULL");
+  EXPECT_EQ(cfg.inbound.server_tls.min_tls_version, "TLSv1.3");
+  ASSERT_EQ(cfg.inbound.listeners.size(), 2u);
+  EXPECT_EQ(cfg.inbound.listeners[0].address, "0.0.0.0:25");
+  EXPECT_EQ(cfg.inbound.listeners[0].tls, ListenerConfig::Tls::StartTls);
+  EXPECT_EQ(cfg.inbound.listeners[1].address, "[::1]:465");
+  EXPECT_EQ(cfg.inbound.listeners[1].tls, ListenerConfig::Tls::Implicit);
+  ASSERT_EQ(cfg.inbound.sources.size(),
+            2u + 3u);  // a list expands into one rule per CIDR, then the built-ins
+  EXPECT_EQ(cfg.inbound.sources[0].cidr.toString(), "10.0.0.0/8");
+  EXPECT_EQ(cfg.inbound.sources[1].cidr.toString(), "2001:db8::/32");
+  EXPECT_TRUE(cfg.inbound.sources[1].relay);
+  EXPECT_TRUE(cfg.inbound.sources[1].require_starttls);
+  EXPECT_EQ(cfg.inbound.sources[1].max_connections, 20);
+  EXPECT_EQ(cfg.inbound.max_message_size, 10u * 1024);
+  EXPECT_EQ(cfg.inbound.max_recipients, 100u);
+  EXPECT_EQ(cfg.inbound.max_errors, 3);
+  EXPECT_EQ(cfg.inbound.max_connections, 0);
   EXPECT_EQ(cfg.spool_directory, "/srv/spool");
-  EXPECT_EQ(cfg.users_file, "/etc/tlsrelay/users");
-  EXPECT_THAT(cfg.resolvers, ::testing::ElementsAre("127.0.0.1:5353", "[::1]:53", "192.0.2.1:53"));
+  EXPECT_EQ(cfg.inbound.users_file, "/etc/tlsrelay/users");
+  EXPECT_THAT(cfg.dns.resolvers, ::testing::ElementsAre("127.0.0.1:5353", "[::1]:53", "192.0.2.1:53"));
   EXPECT_EQ(cfg.policy_directory, "/etc/tlsrelay/policy.d");
-  EXPECT_EQ(cfg.ca_bundle, "/etc/tlsrelay/ca.pem");
-  EXPECT_EQ(cfg.smarthost, "mail.example.net:25");
-  EXPECT_EQ(cfg.max_connections_per_destination, 2);
-  EXPECT_EQ(cfg.max_messages_per_connection, 7);
-  EXPECT_EQ(cfg.retry.initial.count(), 60);
-  EXPECT_DOUBLE_EQ(cfg.retry.multiplier, 1.5);
-  EXPECT_EQ(cfg.retry.max_interval.count(), 7200);
-  EXPECT_EQ(cfg.retry.max_lifetime.count(), 3 * 86400);
-  EXPECT_EQ(cfg.retry.delay_notice.count(), 0);
+  EXPECT_EQ(cfg.delivery.ca_bundle, "/etc/tlsrelay/ca.pem");
+  EXPECT_EQ(cfg.delivery.smarthost, "mail.example.net:25");
+  EXPECT_EQ(cfg.delivery.max_connections_per_destination, 2);
+  EXPECT_EQ(cfg.delivery.max_messages_per_connection, 7);
+  EXPECT_EQ(cfg.delivery.retry.initial.count(), 60);
+  EXPECT_DOUBLE_EQ(cfg.delivery.retry.multiplier, 1.5);
+  EXPECT_EQ(cfg.delivery.retry.max_interval.count(), 7200);
+  EXPECT_EQ(cfg.delivery.retry.max_lifetime.count(), 3 * 86400);
+  EXPECT_EQ(cfg.delivery.retry.delay_notice.count(), 0);
   EXPECT_EQ(cfg.accounting_directory, "/var/log/tlsrelay");
   EXPECT_EQ(cfg.log_level, "debug");
 }
@@ -229,13 +230,13 @@ TEST(ConfigTest, DurationsAndSizesAcceptUnits) {
   RelayConfig cfg = mustLoad(
       "[retry]\ninitial = \"30s\"\nmax_interval = \"5m\"\nmax_lifetime = \"2w\"\ndelay_notice = \"1d\"\n"
       "[limits]\nmax_message_size = \"1G\"\n");
-  EXPECT_EQ(cfg.retry.initial.count(), 30);
-  EXPECT_EQ(cfg.retry.max_interval.count(), 300);
-  EXPECT_EQ(cfg.retry.max_lifetime.count(), 14 * 86400);
-  EXPECT_EQ(cfg.retry.delay_notice.count(), 86400);
-  EXPECT_EQ(cfg.max_message_size, 1024u * 1024 * 1024);
-  EXPECT_EQ(mustLoad("[limits]\nmax_message_size = \"512KiB\"\n").max_message_size, 512u * 1024);
-  EXPECT_EQ(mustLoad("[limits]\nmax_message_size = 2048\n").max_message_size, 2048u);
+  EXPECT_EQ(cfg.delivery.retry.initial.count(), 30);
+  EXPECT_EQ(cfg.delivery.retry.max_interval.count(), 300);
+  EXPECT_EQ(cfg.delivery.retry.max_lifetime.count(), 14 * 86400);
+  EXPECT_EQ(cfg.delivery.retry.delay_notice.count(), 86400);
+  EXPECT_EQ(cfg.inbound.max_message_size, 1024u * 1024 * 1024);
+  EXPECT_EQ(mustLoad("[limits]\nmax_message_size = \"512KiB\"\n").inbound.max_message_size, 512u * 1024);
+  EXPECT_EQ(mustLoad("[limits]\nmax_message_size = 2048\n").inbound.max_message_size, 2048u);
 }
 
 TEST(ConfigTest, BadSizes) {
@@ -312,7 +313,7 @@ TEST(ConfigTest, NeverAnOpenRelay) {
   }
   // Refusing relay for everybody is fine, and then loopback may not relay either.
   RelayConfig cfg = mustLoad("[[source]]\ncidr = \"0/0\"\nrelay = false\n");
-  EXPECT_FALSE(matchSource(cfg.sources, *IpAddress::parse("127.0.0.1")).relay);
+  EXPECT_FALSE(matchSource(cfg.inbound.sources, *IpAddress::parse("127.0.0.1")).relay);
 }
 
 TEST(ConfigTest, BadLimitsAndDelivery) {
@@ -345,9 +346,9 @@ connect_timeout = "3s"
 fetch_timeout = "1m"
 refresh_before = "2h"
 )");
-  EXPECT_TRUE(cfg.resolvers.empty());
-  EXPECT_EQ(cfg.dnssec, "validate");
-  EXPECT_EQ(cfg.trust_anchor_file, "/etc/tlsrelay/root.key");
+  EXPECT_TRUE(cfg.dns.resolvers.empty());
+  EXPECT_EQ(cfg.dns.dnssec, "validate");
+  EXPECT_EQ(cfg.dns.trust_anchor_file, "/etc/tlsrelay/root.key");
   EXPECT_FALSE(cfg.mta_sts.enabled);
   EXPECT_EQ(cfg.mta_sts.exempt, (std::vector<std::string>{"broken.example", "other.example"}));
   EXPECT_EQ(cfg.mta_sts.cache_directory, "/var/cache/tlsrelay-sts");
@@ -357,9 +358,9 @@ refresh_before = "2h"
   EXPECT_EQ(cfg.mta_sts.refresh_before, std::chrono::seconds(7200));
 
   RelayConfig defaults = mustLoad("");
-  EXPECT_EQ(defaults.dnssec, "trust-ad");
+  EXPECT_EQ(defaults.dns.dnssec, "trust-ad");
   EXPECT_TRUE(defaults.mta_sts.enabled);
-  EXPECT_TRUE(defaults.mta_sts.cache_directory.empty());  // = <spool>/mta-sts
+  EXPECT_EQ(defaults.mta_sts.cache_directory, defaults.spool_directory + "/mta-sts");
 
   EXPECT_THAT(mustFail("[dns]\ndnssec = \"yes\"\n"), HasSubstr("dns.dnssec: expected"));
   EXPECT_THAT(mustFail("[dns]\ntrust_anchor_file = \"\"\n"),
@@ -370,10 +371,12 @@ refresh_before = "2h"
 }
 
 TEST(ConfigTest, SmarthostSpellings) {
-  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"[192.0.2.1]:2525\"\n").smarthost, "192.0.2.1:2525");
-  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"[2001:db8::1]:25\"\n").smarthost, "[2001:db8::1]:25");
-  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"mx.example.net:587\"\n").smarthost, "mx.example.net:587");
-  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"\"\n").smarthost, "");
+  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"[192.0.2.1]:2525\"\n").delivery.smarthost, "192.0.2.1:2525");
+  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"[2001:db8::1]:25\"\n").delivery.smarthost,
+            "[2001:db8::1]:25");
+  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"mx.example.net:587\"\n").delivery.smarthost,
+            "mx.example.net:587");
+  EXPECT_EQ(mustLoad("[delivery]\nsmarthost = \"\"\n").delivery.smarthost, "");
 }
 
 TEST(ConfigTest, FileErrorsUseThePathAndRelativePathsResolveAgainstItsFolder) {
@@ -389,7 +392,7 @@ TEST(ConfigTest, FileErrorsUseThePathAndRelativePathsResolveAgainstItsFolder) {
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   EXPECT_EQ(cfg->spool_directory, (dir / "spool").string());
   EXPECT_EQ(cfg->policy_directory, (dir / "policy.d").string());
-  EXPECT_EQ(cfg->users_file, (dir / "users").string());
+  EXPECT_EQ(cfg->inbound.users_file, (dir / "users").string());
   {
     std::ofstream out(path);
     out << "\n[spool]\ndirectroy = \"x\"\n";

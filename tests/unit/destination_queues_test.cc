@@ -1,13 +1,13 @@
 // Destination queues: concurrency limits, round-robin fairness, batching,
 // wakeup times, defer/expire, removal and listing.
-#include "relay/destination_queues.h"
+#include "relay/queue/destination_queues.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
 
-#include "relay/retry_schedule.h"
+#include "relay/queue/retry_schedule.h"
 
 namespace tlsrelay {
 namespace {

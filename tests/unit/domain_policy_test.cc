@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "relay/config/policy_directory.h"
+
 namespace tlsrelay {
 namespace {
 

@@ -1,5 +1,5 @@
 // DATA payload production: RFC 5321 §4.5.2 transparency and line-end hygiene.
-#include "relay/dot_stuffing.h"
+#include "relay/smtp/dot_stuffing.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // DSN builder: the output is parsed by a real MIME parser (Python's `email`
 // package) to check its structure, plus direct string checks for the details
 // a parser forgives (CRLF, header injection, RFC 8689 handling).
-#include "relay/dsn_builder.h"
+#include "message/dsn_builder.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,8 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "relay/failure_scope.h"
-#include "relay/smtp_reply.h"
+#include "relay/outbound/failure_scope.h"
+#include "relay/smtp/smtp_reply.h"
 
 namespace tlsrelay {
 namespace {

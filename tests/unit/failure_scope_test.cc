@@ -1,9 +1,9 @@
 // The one table that turns replies and local failures into recipient verdicts.
-#include "relay/failure_scope.h"
+#include "relay/outbound/failure_scope.h"
 
 #include <gtest/gtest.h>
 
-#include "relay/smtp_reply.h"
+#include "relay/smtp/smtp_reply.h"
 
 namespace tlsrelay {
 namespace {

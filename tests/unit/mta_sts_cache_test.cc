@@ -1,6 +1,6 @@
 // The MTA-STS policy cache: entries persist across instances (restarts),
 // expiry is the caller's to judge, corrupt files are ignored, never fatal.
-#include "policy/mta_sts_cache.h"
+#include "relay/mta_sts/mta_sts_cache.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "relay/cli_mta_sts.h"
+#include "relay/mta_sts/mta_sts_cli.h"
 
 namespace tlsrelay {
 namespace {
@@ -164,10 +164,12 @@ TEST_F(StsCacheTest, MemoryOnlyWhenNoDirectory) {
 }
 
 TEST_F(StsCacheTest, CliDirectoryListAndClear) {
-  RelayConfig config;
-  config.spool_directory = dir_.string();
-  EXPECT_EQ(stsCacheDirectory(config), dir_.string() + "/mta-sts");
-  StsCache cache(stsCacheDirectory(config));
+  // The cache lives in <spool>/mta-sts unless [mta_sts] cache_directory says otherwise.
+  auto loaded = loadConfigString("[spool]\ndirectory = \"" + dir_.string() + "\"\n", "test.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const MtaStsConfig config = loaded->mta_sts;
+  EXPECT_EQ(config.cache_directory, dir_.string() + "/mta-sts");
+  StsCache cache(config.cache_directory);
   ASSERT_TRUE(cache.put(entry("a.example", "id1", 1000)).ok());
   ASSERT_TRUE(cache.put(entry("b.example", "id2", 1000)).ok());
 
@@ -194,8 +196,9 @@ TEST_F(StsCacheTest, CliDirectoryListAndClear) {
   ::testing::internal::GetCapturedStdout();
   EXPECT_TRUE(cache.list().empty());
 
-  config.mta_sts.cache_directory = "/elsewhere/sts";
-  EXPECT_EQ(stsCacheDirectory(config), "/elsewhere/sts");
+  auto elsewhere = loadConfigString("[mta_sts]\ncache_directory = \"/elsewhere/sts\"\n", "test.toml");
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_EQ(elsewhere->mta_sts.cache_directory, "/elsewhere/sts");
 }
 
 TEST(StsCacheFormat, RoundTrip) {

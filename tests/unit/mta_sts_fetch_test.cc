@@ -23,9 +23,9 @@
 #include <thread>
 
 #include "dnssec/resolver.h"
-#include "policy/mta_sts_cache.h"
-#include "relay/mta_sts_fetcher.h"
-#include "relay/mta_sts_provider.h"
+#include "relay/mta_sts/mta_sts_cache.h"
+#include "relay/mta_sts/mta_sts_fetcher.h"
+#include "relay/mta_sts/mta_sts_provider.h"
 
 namespace tlsrelay {
 namespace {

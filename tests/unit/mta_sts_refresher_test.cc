@@ -1,7 +1,7 @@
 // The background MTA-STS refresher: every pass looks up each cached domain
 // through the provider (which decides whether to refetch), off the loop thread,
 // and stopping ends the passes.
-#include "relay/mta_sts_refresher.h"
+#include "relay/mta_sts/mta_sts_refresher.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,8 +12,8 @@
 #include <set>
 #include <thread>
 
-#include "policy/mta_sts_cache.h"
-#include "relay/mta_sts_provider.h"
+#include "relay/mta_sts/mta_sts_cache.h"
+#include "relay/mta_sts/mta_sts_provider.h"
 
 namespace tlsrelay {
 namespace {

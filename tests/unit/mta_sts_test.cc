@@ -1,8 +1,8 @@
 // MTA-STS pure functions: the policy parser (RFC 8461 §3.2), the TXT record
 // (§3.1) and the MX matcher (§4.1), as tables.
-#include "policy/mta_sts.h"
-
 #include <gtest/gtest.h>
+
+#include "policy/mta_sts_policy.h"
 
 namespace tlsrelay {
 namespace {

@@ -1,5 +1,5 @@
 // Retry schedule: backoff growth and cap, jitter bounds, expiry and delay notices.
-#include "relay/retry_schedule.h"
+#include "relay/queue/retry_schedule.h"
 
 #include <gtest/gtest.h>
 

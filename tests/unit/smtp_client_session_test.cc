@@ -1,6 +1,6 @@
 // Scripted SMTP dialogues against the sans-I/O client session: the test plays
 // the server, checks every byte the client sends and every event it reports.
-#include "relay/smtp_client_session.h"
+#include "relay/smtp/smtp_client_session.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Table tests for the pure SMTP command-line parsers (relay/smtp_command.h).
-#include "relay/smtp_command.h"
+#include "relay/smtp/smtp_command.h"
 
 #include <gtest/gtest.h>
 

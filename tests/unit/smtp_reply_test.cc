@@ -1,12 +1,12 @@
 // Reply parser (RFC 5321 §4.2) and EHLO capability parsing, including hostile input.
-#include "relay/smtp_reply.h"
+#include "relay/smtp/smtp_reply.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "relay/ehlo_capabilities.h"
+#include "relay/smtp/ehlo_capabilities.h"
 
 namespace tlsrelay {
 namespace {

@@ -1,15 +1,15 @@
 // Scripted dialogues against the sans-I/O SMTP server session: bytes in,
 // replies and events out, no sockets. Completions (TLS, password check,
 // spool) are played by the Harness below.
-#include "relay/smtp_server_session.h"
+#include "relay/smtp/smtp_server_session.h"
 
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <vector>
 
-#include "relay/smtp_command.h"
-#include "relay/smtp_server_data_reader.h"
+#include "relay/smtp/smtp_command.h"
+#include "relay/smtp/smtp_server_data_reader.h"
 
 namespace tlsrelay {
 namespace {

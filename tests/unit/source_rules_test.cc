@@ -1,9 +1,9 @@
 // First-match source rules, IPv4 and IPv6, and the never-open-relay defaults.
-#include "relay/source_rules.h"
+#include "relay/config/source_rules.h"
 
 #include <gtest/gtest.h>
 
-#include "relay/config.h"
+#include "relay/config/config.h"
 
 namespace tlsrelay {
 namespace {
@@ -17,7 +17,7 @@ IpAddress ip(const char* text) {
 std::vector<SourceRule> load(std::string_view toml) {
   auto cfg = loadConfigString(toml, "relay.toml");
   EXPECT_TRUE(cfg.ok()) << (cfg.ok() ? "" : cfg.error().message);
-  return cfg.ok() ? cfg->sources : std::vector<SourceRule>{};
+  return cfg.ok() ? cfg->inbound.sources : std::vector<SourceRule>{};
 }
 
 TEST(SourceRulesTest, DefaultsRelayOnlyForLoopback) {

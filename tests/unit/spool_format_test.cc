@@ -1,6 +1,6 @@
 // Spool file format: round trips, and every kind of damage detected with a
 // clear reason (truncation at every length, bit flips, versions, bad fields).
-#include "relay/spool_format.h"
+#include "relay/queue/spool_format.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <set>
 #include <thread>
 
-#include "relay/crc32c.h"
-#include "relay/queue_id.h"
+#include "relay/queue/crc32c.h"
+#include "relay/queue/queue_id.h"
 
 namespace tlsrelay {
 namespace {

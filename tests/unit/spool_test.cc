@@ -1,7 +1,7 @@
 // The durable spool on a real directory: store/read/remove, state updates
 // across reopen, recovery of damaged files into quarantine, tmp cleanup, torn
 // state records, concurrent group-committed batches and large messages.
-#include "relay/spool.h"
+#include "relay/queue/spool.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -13,8 +13,8 @@
 #include <set>
 #include <thread>
 
-#include "relay/queue_id.h"
-#include "relay/spool_format.h"
+#include "relay/queue/queue_id.h"
+#include "relay/queue/spool_format.h"
 
 namespace tlsrelay {
 namespace {

@@ -1,6 +1,6 @@
 // TlsContext + TlsEngine: two engines pumped against each other in memory, with
 // certificates from tests/fixtures/test_ca.sh generated once per test run.
-#include "relay/tls_engine.h"
+#include "relay/tls/tls_engine.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

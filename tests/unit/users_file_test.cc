@@ -1,5 +1,5 @@
 // AUTH users file: add, verify, replace, bad files, permissions.
-#include "relay/users_file.h"
+#include "relay/inbound/users_file.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

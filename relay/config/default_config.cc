@@ -1,0 +1,107 @@
+// The embedded default configuration; see default_config.h. Keep this text
+// identical to etc/relay.toml: tests/unit/config_test.cc fails otherwise.
+#include "relay/config/default_config.h"
+
+namespace tlsrelay {
+namespace {
+
+constexpr std::string_view kDefaultConfig = R"tlsrelay_toml(
+# tlsrelay configuration (relay.toml). Every key is described in
+# docs/configuration.md. This file is also the embedded default that
+# `tlsrelay serve` uses when no --config is given: it runs without root.
+#
+# Relative paths resolve against this file's folder; in the embedded default
+# they resolve against the working directory.
+
+[server]
+# Name used in the greeting, in EHLO and in DSNs. Default: the machine's host name.
+# hostname = "relay.example.net"
+
+# One table per listening socket. tls = "starttls" (plain SMTP that offers
+# STARTTLS when [tls] has a certificate) or "implicit" (TLS from the first byte,
+# port 465 style; needs a certificate).
+[[listener]]
+address = "127.0.0.1:2525"
+tls = "starttls"
+
+[tls]
+# Server certificate for inbound TLS. Without one, STARTTLS is not offered.
+# certificate = "/etc/tlsrelay/server.pem"
+# key = "/etc/tlsrelay/server.key"          # default: the certificate file
+# key_password_file = "/etc/tlsrelay/key.pass"
+# ciphers = "HIGH:!aNULL:!MD5"
+min_tls_version = "TLSv1.2"
+
+# Per-source rules, first match wins. Loopback (127.0.0.0/8, ::1) may relay and
+# everybody else may not: those built-in rules always follow the ones below, so
+# the relay is never open.
+# [[source]]
+# cidr = ["10.0.0.0/8", "192.168.0.0/16"]
+# relay = true
+# require_starttls = false
+# max_connections = 50
+
+[limits]
+max_message_size = "50M"
+max_recipients = 1000
+max_errors = 10
+max_connections = 1000
+
+[spool]
+directory = "./spool"
+
+[auth]
+# Users for AUTH PLAIN/LOGIN (`tlsrelay user add FILE USER`). Empty: AUTH off.
+users_file = ""
+
+[dns]
+# Empty: the nameserver lines of /etc/resolv.conf.
+resolvers = []
+# "trust-ad": trust the AD bit of the resolvers above (use a validating
+# resolver on loopback). "validate": check every DNSSEC chain here, from
+# trust_anchor_file (DS or DNSKEY records of the root).
+dnssec = "trust-ad"
+trust_anchor_file = "/usr/share/dns/root.key"
+
+[mta_sts]
+# RFC 8461. Policies are cached in cache_directory (default: <spool>/mta-sts).
+enabled = true
+exempt = []
+connect_timeout = "10s"
+fetch_timeout = "30s"
+refresh_before = "1h"
+
+[policy]
+# Folder of per-domain policy files (*.toml). Empty: only the built-in `*`
+# policy, opportunistic STARTTLS.
+directory = ""
+ca_bundle = "/etc/ssl/certs/ca-certificates.crt"
+
+[delivery]
+# Send everything to one next hop instead of looking up MX records.
+# smarthost = "[192.0.2.25]:25"
+max_connections_per_destination = 10
+max_messages_per_connection = 100
+
+[retry]
+initial = "5m"
+multiplier = 2.0
+max_interval = "4h"
+max_lifetime = "5d"
+delay_notice = "4h"
+
+[accounting]
+directory = "./accounting"
+
+[logging]
+level = "info"
+)tlsrelay_toml";
+
+}  // namespace
+
+// The raw string starts with a newline so the file text begins on its own line.
+std::string_view embeddedDefaultConfig() {
+  return kDefaultConfig.substr(1);
+}
+
+}  // namespace tlsrelay

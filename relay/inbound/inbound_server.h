@@ -1,0 +1,61 @@
+// The SMTP listeners: accepts connections, applies the per-source rules, and
+// runs one SmtpServerSession per connection over a Connection. Slow work
+// (password hashing, spool fsync) goes to the thread pool; the session waits.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "message/envelope.h"
+#include "relay/config/config.h"
+
+namespace tlsrelay {
+
+class SpoolCommitter;
+class TlsContext;
+class UsersFile;
+
+// Everything a connection needs, swapped as a whole on SIGHUP; a connection
+// keeps the snapshot it started with.
+struct InboundSettings {
+  std::shared_ptr<const InboundConfig> config;
+  std::shared_ptr<TlsContext> server_tls;  // null: no STARTTLS / no implicit TLS
+  std::shared_ptr<const UsersFile> users;  // null: AUTH disabled
+};
+
+class InboundServer {
+ public:
+  // Called on the loop thread once a message is durably spooled (after its 250).
+  using Accepted = std::function<void(std::shared_ptr<Envelope>, std::shared_ptr<const std::string>)>;
+
+  InboundServer(uv_loop_t* loop, SpoolCommitter* committer, Accepted accepted);
+  ~InboundServer();
+
+  Status listen(std::shared_ptr<const InboundSettings> settings);
+  void reload(std::shared_ptr<const InboundSettings> settings);
+  void stopAccepting();  // graceful drain: open sessions finish
+  size_t activeConnections() const { return active_; }
+  const std::vector<std::string>& boundAddresses() const { return bound_; }
+
+ private:
+  friend class InboundSession;
+  struct Listener;
+  void onNewConnection(Listener* listener);
+
+  uv_loop_t* loop_;
+  SpoolCommitter* committer_;
+  Accepted accepted_;
+  std::shared_ptr<const InboundSettings> settings_;
+  std::vector<Listener*> listeners_;
+  std::vector<std::string> bound_;
+  std::map<std::string, int> per_source_;  // connections per matched source rule (by CIDR text)
+  size_t active_ = 0;
+};
+
+}  // namespace tlsrelay

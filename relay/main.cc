@@ -1,7 +1,0 @@
-// The tlsrelay executable: parses the command line and hands over to one
-// subcommand (relay/cli_*.cc). Kept tiny so every subcommand is testable alone.
-#include "relay/cli.h"
-
-int main(int argc, char** argv) {
-  return tlsrelay::runCli(argc, argv);
-}

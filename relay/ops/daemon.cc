@@ -1,0 +1,210 @@
+// `tlsrelay serve`; see daemon.h.
+#include "relay/ops/daemon.h"
+
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/log.h"
+#include "dnssec/resolver.h"
+#include "policy/domain_policy.h"
+#include "relay/inbound/inbound_server.h"
+#include "relay/inbound/users_file.h"
+#include "relay/mta_sts/mta_sts_cli.h"
+#include "relay/mta_sts/mta_sts_provider.h"
+#include "relay/mta_sts/mta_sts_refresher.h"
+#include "relay/ops/control_socket.h"
+#include "relay/ops/resolver_setup.h"
+#include "relay/ops/runtime_config.h"
+#include "relay/queue/delivery_engine.h"
+#include "relay/queue/spool.h"
+#include "relay/queue/spool_committer.h"
+#include "relay/tls/tls_context.h"
+#include "reporting/accounting_log.h"
+#include "reporting/tls_result_log.h"
+
+namespace tlsrelay {
+namespace {
+
+struct Daemon {
+  std::string config_path;
+  uv_loop_t* loop = nullptr;
+  RuntimeConfig runtime;
+  std::unique_ptr<Spool> spool;
+  std::unique_ptr<SpoolCommitter> committer;
+  std::unique_ptr<dns::Resolver> resolver;
+  std::unique_ptr<AccountingLog> accounting;
+  std::unique_ptr<TlsResultLog> tls_results;
+  std::unique_ptr<MtaStsProvider> mta_sts;
+  std::unique_ptr<MtaStsRefresher> sts_refresher;
+  std::unique_ptr<DeliveryEngine> engine;
+  std::unique_ptr<InboundServer> inbound;
+  std::unique_ptr<ControlSocket> control;
+  uv_signal_t sighup{}, sigterm{}, sigint{};
+  uv_timer_t drain_timer{};
+  bool stopping = false;
+
+  std::shared_ptr<const InboundSettings> inboundSettings() const {
+    auto s = std::make_shared<InboundSettings>();
+    s->config = std::shared_ptr<const InboundConfig>(runtime.relay, &runtime.relay->inbound);
+    s->server_tls = runtime.server_tls;
+    s->users = runtime.users;
+    return s;
+  }
+
+  void reload() {
+    auto fresh = loadRuntimeConfig(config_path);
+    if (!fresh.ok()) {
+      log::error("config", "reload failed; keeping the running configuration",
+                 {{"error", fresh.error().message}});
+      return;
+    }
+    const RelayConfig& before = *runtime.relay;
+    const RelayConfig& after = *fresh->relay;
+    if (before.dns != after.dns || before.mta_sts != after.mta_sts)
+      // In-flight deliveries hold the resolver and the MTA-STS provider.
+      log::warn("config", "[dns] and [mta_sts] changes take effect at the next restart");
+    runtime = std::move(fresh.value());
+    log::Level level;
+    if (log::parseLevel(runtime.relay->log_level, level)) log::setLevel(level);
+    inbound->reload(inboundSettings());
+    engine->configure(runtime.relay, runtime.policies);
+    log::info("config", "configuration reloaded", {{"file", runtime.relay->source_file}});
+  }
+
+  void shutdown() {
+    if (stopping) return;
+    stopping = true;
+    log::info("daemon", "draining: no new connections; finishing active sessions and deliveries");
+    inbound->stopAccepting();
+    control->close();
+    if (sts_refresher) sts_refresher->stop();
+    uv_timer_init(loop, &drain_timer);
+    drain_timer.data = this;
+    engine->drain([this] {
+      // Active inbound sessions get a moment to finish their transaction.
+      uv_timer_start(
+          &drain_timer,
+          [](uv_timer_t* t) {
+            auto* d = static_cast<Daemon*>(t->data);
+            bool refreshing = d->sts_refresher && d->sts_refresher->busy();
+            if ((d->inbound->activeConnections() > 0 || refreshing) && d->drain_ticks++ < 100) return;
+            uv_timer_stop(t);
+            uv_stop(d->loop);
+          },
+          0, 100);
+    });
+  }
+  int drain_ticks = 0;
+};
+
+}  // namespace
+
+int runServe(const std::string& config_path) {
+  // The thread pool carries fsync batches, DNS lookups and password hashing.
+  setenv("UV_THREADPOOL_SIZE", "16", 0);
+  Daemon d;
+  d.config_path = config_path;
+  auto rc = loadRuntimeConfig(config_path);
+  if (!rc.ok()) {
+    log::error("config", rc.error().message);
+    return 2;
+  }
+  d.runtime = std::move(rc.value());
+  const RelayConfig& cfg = *d.runtime.relay;
+  log::Level level;
+  if (log::parseLevel(cfg.log_level, level)) log::setLevel(level);
+
+  SpoolOptions so;
+  so.directory = cfg.spool_directory;
+  auto spool = Spool::open(so);
+  if (!spool.ok()) {
+    log::error("spool", "cannot open spool",
+               {{"dir", cfg.spool_directory}, {"error", spool.error().message}});
+    return 2;
+  }
+  d.spool = std::move(spool.value());
+  auto recovery = d.spool->recover();
+
+  auto unix_now = [] { return static_cast<int64_t>(::time(nullptr)); };
+  auto resolver = makeConfiguredResolver(cfg.dns, unix_now);
+  if (!resolver.ok()) {
+    log::error("dns", resolver.error().message);
+    return 2;
+  }
+  d.resolver = std::move(resolver.value());
+  d.mta_sts = makeConfiguredMtaSts(cfg.mta_sts, d.resolver.get(), unix_now);
+
+  std::vector<DeliveryObserver*> observers;
+  {
+    // Every attempt's TLS outcome, for the daily TLS reports (RFC 8460).
+    std::string dir = cfg.spool_directory + "/tls-results";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    d.tls_results = std::make_unique<TlsResultLog>(dir, unix_now);
+    observers.push_back(d.tls_results.get());
+  }
+  if (!cfg.accounting_directory.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.accounting_directory, ec);
+    d.accounting = std::make_unique<AccountingLog>(cfg.accounting_directory, unix_now);
+    observers.push_back(d.accounting.get());
+  }
+
+  d.loop = uv_default_loop();
+  d.committer = std::make_unique<SpoolCommitter>(d.loop, d.spool.get());
+  d.engine =
+      std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), observers);
+  d.engine->configure(d.runtime.relay, d.runtime.policies);
+  d.engine->setMtaSts(d.mta_sts.get());
+  if (d.mta_sts) {
+    d.sts_refresher =
+        std::make_unique<MtaStsRefresher>(d.loop, d.mta_sts.get(), cfg.mta_sts.cache_directory,
+                                          MtaStsRefresher::intervalFor(cfg.mta_sts.refresh_before));
+    d.sts_refresher->start();
+  }
+  d.inbound = std::make_unique<InboundServer>(
+      d.loop, d.committer.get(),
+      [&d](std::shared_ptr<Envelope> env, std::shared_ptr<const std::string> data) {
+        d.engine->enqueue(env, data);
+      });
+  auto listening = d.inbound->listen(d.inboundSettings());
+  if (!listening.ok()) {
+    log::error("smtpd", listening.error().message);
+    return 2;
+  }
+  d.control = std::make_unique<ControlSocket>(d.loop, d.spool->directory() + "/control.sock", d.engine.get());
+  auto control_ok = d.control->listen();
+  if (!control_ok.ok())
+    log::warn("control", "control socket unavailable", {{"error", control_ok.error().message}});
+
+  for (auto& env : recovery.messages) d.engine->enqueue(std::make_shared<Envelope>(std::move(env)), nullptr);
+
+  uv_signal_init(d.loop, &d.sighup);
+  uv_signal_init(d.loop, &d.sigterm);
+  uv_signal_init(d.loop, &d.sigint);
+  d.sighup.data = d.sigterm.data = d.sigint.data = &d;
+  uv_signal_start(
+      &d.sighup, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->reload(); }, SIGHUP);
+  uv_signal_start(
+      &d.sigterm, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->shutdown(); }, SIGTERM);
+  uv_signal_start(
+      &d.sigint, [](uv_signal_t* s, int) { static_cast<Daemon*>(s->data)->shutdown(); }, SIGINT);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  log::info("daemon", "tlsrelay started", {{"config", cfg.source_file}, {"hostname", cfg.hostname}});
+  uv_run(d.loop, UV_RUN_DEFAULT);
+  if (d.sts_refresher && d.sts_refresher->busy()) {
+    // A refresh pass outlived the drain: its thread still uses these objects,
+    // and the process is about to exit anyway.
+    (void)d.sts_refresher.release();
+    (void)d.mta_sts.release();
+    (void)d.resolver.release();
+  }
+  log::info("daemon", "tlsrelay stopped");
+  return 0;
+}
+
+}  // namespace tlsrelay

@@ -1,0 +1,30 @@
+// Loading everything a running relay needs from one config file: the parsed
+// RelayConfig plus the objects built from it (policy set, users, TLS server
+// context). Used at start, on SIGHUP, and by `check-config`.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "relay/config/config.h"
+
+namespace tlsrelay {
+
+class PolicySet;
+class UsersFile;
+class TlsContext;
+
+struct RuntimeConfig {
+  std::shared_ptr<const RelayConfig> relay;
+  std::shared_ptr<const PolicySet> policies;
+  std::shared_ptr<const UsersFile> users;  // null when AUTH is disabled
+  std::shared_ptr<TlsContext> server_tls;  // null when no certificate is configured
+};
+
+// `config_path` empty = embedded default. Error messages name file, line and key.
+Result<RuntimeConfig> loadRuntimeConfig(const std::string& config_path);
+Result<RelayConfig> loadRelayConfig(const std::string& config_path);
+
+}  // namespace tlsrelay

@@ -1,0 +1,585 @@
+// Queue manager; see delivery_engine.h.
+#include "relay/queue/delivery_engine.h"
+
+#include <algorithm>
+#include <ctime>
+#include <random>
+
+#include "common/log.h"
+#include "message/dsn_builder.h"
+#include "policy/domain_policy.h"
+#include "relay/config/config.h"
+#include "relay/queue/queue_id.h"
+#include "relay/queue/retry_schedule.h"
+#include "relay/queue/spool.h"
+#include "relay/queue/spool_committer.h"
+#include "relay/tls/tls_context.h"
+
+namespace tlsrelay {
+namespace {
+
+std::string domainOf(const std::string& address) {
+  auto at = address.rfind('@');
+  std::string d = at == std::string::npos ? std::string() : address.substr(at + 1);
+  std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
+  return d;
+}
+
+RetryPolicy retryPolicyOf(const RelayConfig& c) {
+  RetryPolicy p;
+  p.initial = c.delivery.retry.initial;
+  p.multiplier = c.delivery.retry.multiplier;
+  p.max_interval = c.delivery.retry.max_interval;
+  p.max_lifetime = c.delivery.retry.max_lifetime;
+  p.delay_notice = c.delivery.retry.delay_notice;
+  return p;
+}
+
+double uniformRandom() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
+DeliveryEngine::DeliveryEngine(uv_loop_t* loop, Spool* spool, SpoolCommitter* committer,
+                               dns::Resolver* resolver, std::vector<DeliveryObserver*> observers)
+    : loop_(loop),
+      spool_(spool),
+      committer_(committer),
+      resolver_(resolver),
+      observers_(std::move(observers)) {
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+}
+
+DeliveryEngine::~DeliveryEngine() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+}
+
+int64_t DeliveryEngine::now() const {
+  return static_cast<int64_t>(::time(nullptr));
+}
+
+void DeliveryEngine::configure(std::shared_ptr<const RelayConfig> config,
+                               std::shared_ptr<const PolicySet> policies) {
+  bool first = !config_;
+  config_ = std::move(config);
+  policies_ = std::move(policies);
+  client_tls_cache_.clear();  // CA bundle or client certificates may have changed
+  if (first) {
+    DestinationQueues::Limits limits;
+    limits.max_connections_per_destination =
+        static_cast<uint32_t>(std::max(1, config_->delivery.max_connections_per_destination));
+    limits.max_messages_per_batch =
+        static_cast<size_t>(std::max(1, config_->delivery.max_messages_per_connection));
+    queues_ = DestinationQueues(limits);
+  }
+  pump();
+}
+
+std::string DeliveryEngine::destinationOf(const std::string& recipient, const MessageFlags& flags) const {
+  return destinationKey(domainOf(recipient), tlsClassOf(flags.requiretls, flags.tls_required_no),
+                        config_->delivery.smarthost);
+}
+
+void DeliveryEngine::enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data) {
+  std::string id = envelope->queue_id;
+  Entry& e = messages_[id];
+  e.envelope = std::move(envelope);
+  e.data = std::move(data);
+  bool pending = std::any_of(e.envelope->recipients.begin(), e.envelope->recipients.end(),
+                             [](const Recipient& r) { return r.state == RecipientState::Pending; });
+  if (!pending) {
+    // Recovered after a crash between the final state write and the unlink:
+    // its DSN (if any) was already queued before the crash.
+    finishMessage(id);
+    return;
+  }
+  schedule(id, e);
+  pump();
+}
+
+// Puts every pending recipient of a message into its destination queue.
+void DeliveryEngine::schedule(const std::string& id, Entry& entry) {
+  std::map<std::string, WorkItem> by_destination;
+  for (size_t i = 0; i < entry.envelope->recipients.size(); ++i) {
+    const Recipient& r = entry.envelope->recipients[i];
+    if (r.state != RecipientState::Pending) continue;
+    std::string dest = destinationOf(r.address, entry.envelope->flags);
+    WorkItem& w = by_destination[dest];
+    w.queue_id = id;
+    w.destination = dest;
+    w.ready_at = entry.envelope->next_attempt_at;
+    w.recipients.push_back(static_cast<uint32_t>(i));
+  }
+  for (auto& [dest, item] : by_destination) queues_.add(std::move(item));
+}
+
+void DeliveryEngine::pump() {
+  if (!config_ || draining_) return;
+  serveIdleConnections();
+  int64_t t = now();
+  while (auto batch = queues_.takeReady(t)) startJob(batch->destination, std::move(batch->items));
+  armTimer();
+}
+
+void DeliveryEngine::armTimer() {
+  auto wake = queues_.nextWakeup();
+  if (!wake) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  int64_t delay_ms = std::max<int64_t>(0, (*wake - now()) * 1000);
+  // A short floor: ready-now work that found no free slot waits for release().
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { static_cast<DeliveryEngine*>(t->data)->pump(); },
+      static_cast<uint64_t>(std::max<int64_t>(delay_ms, 50)), 0);
+}
+
+void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkItem> items) {
+  std::vector<JobMessage> messages;
+  std::string domain;
+  for (auto& item : items) {
+    auto it = messages_.find(item.queue_id);
+    if (it == messages_.end()) continue;
+    Entry& e = it->second;
+    JobMessage m;
+    m.envelope = e.envelope;
+    m.data = e.data;
+    for (uint32_t i : item.recipients) {
+      if (i < e.envelope->recipients.size() && e.envelope->recipients[i].state == RecipientState::Pending)
+        m.recipients.push_back(i);
+    }
+    if (m.recipients.empty()) continue;
+    // The policy domain comes from a recipient, never from `destination`: that is
+    // a queue key (maybe the smarthost, with the TLS class appended).
+    if (domain.empty()) domain = domainOf(e.envelope->recipients[m.recipients.front()].address);
+    e.in_flight += static_cast<int>(m.recipients.size());
+    messages.push_back(std::move(m));
+  }
+  if (messages.empty()) {
+    queues_.release(destination);
+    return;
+  }
+  ++active_jobs_;
+  JobContext ctx;
+  ctx.loop = loop_;
+  ctx.config = config_;
+  ctx.policies = policies_;
+  ctx.client_tls = [this](const TlsDecision& d) { return clientTls(d); };
+  ctx.resolver = resolver_;
+  ctx.mta_sts = mta_sts_;
+  ctx.load_data = [spool = spool_](const std::string& id) { return spool->readData(id); };
+  DeliveryJob::Callbacks cb;
+  cb.results = [this](JobMessage& m, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
+                      const AttemptInfo& info) { applyResults(m, outcomes, info); };
+  cb.next_message = [this, destination]() { return takeMessage(destination); };
+  cb.hop_failed = [this](const JobMessage& m, const RecipientOutcome& outcome, const AttemptInfo& info) {
+    for (size_t i : m.recipients)
+      observeAttempt(*m.envelope, i, AttemptResult::Deferred, outcome.status, outcome.response, info);
+  };
+  cb.idle = [this, destination](std::function<void(std::optional<JobMessage>)> wake) {
+    uint64_t token = ++next_idle_token_;
+    idle_[destination].push_back(IdleConnection{token, std::move(wake)});
+    return token;
+  };
+  cb.cancel_idle = [this, destination](uint64_t token) {
+    auto it = idle_.find(destination);
+    if (it == idle_.end()) return;
+    auto& list = it->second;
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [token](const IdleConnection& c) { return c.token == token; }),
+               list.end());
+    if (list.empty()) idle_.erase(it);
+  };
+  cb.finished = [this, destination] {
+    --active_jobs_;
+    queues_.release(destination);
+    if (draining_ && active_jobs_ == 0 && drained_) {
+      auto done = std::move(drained_);
+      done();
+      return;
+    }
+    pump();
+  };
+  DeliveryJob::start(std::move(ctx), domain, std::move(messages), std::move(cb));
+}
+
+// Open idle connections get ready work for their destination before any new
+// connection is made.
+void DeliveryEngine::serveIdleConnections() {
+  // Wake after the walk: a woken connection may go idle again at once.
+  std::vector<std::pair<IdleConnection, JobMessage>> handed;
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
+    while (!list.empty()) {
+      auto message = takeMessage(it->first);
+      if (!message) break;
+      handed.emplace_back(std::move(list.front()), std::move(*message));
+      list.erase(list.begin());
+    }
+    it = list.empty() ? idle_.erase(it) : std::next(it);
+  }
+  for (auto& [connection, message] : handed) connection.wake(std::move(message));
+}
+
+// Connection reuse: the next ready message for a destination whose connection is open.
+// Messages without data in memory are left for a fresh run (their data needs a
+// spool read on the thread pool).
+std::optional<JobMessage> DeliveryEngine::takeMessage(const std::string& destination) {
+  if (draining_) return std::nullopt;
+  int64_t t = now();
+  while (auto item = queues_.takeNextReady(destination, t)) {
+    auto it = messages_.find(item->queue_id);
+    if (it == messages_.end()) continue;
+    Entry& e = it->second;
+    if (!e.data) {
+      queues_.add(std::move(*item));
+      return std::nullopt;
+    }
+    JobMessage m;
+    m.envelope = e.envelope;
+    m.data = e.data;
+    for (uint32_t i : item->recipients)
+      if (i < e.envelope->recipients.size() && e.envelope->recipients[i].state == RecipientState::Pending)
+        m.recipients.push_back(i);
+    if (m.recipients.empty()) continue;
+    e.in_flight += static_cast<int>(m.recipients.size());
+    return m;
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<TlsContext> DeliveryEngine::clientTls(const TlsDecision& d) {
+  std::string key = d.client_certificate + "\n" + d.client_key + "\n" + d.ciphers + "\n" + d.min_tls_version;
+  auto it = client_tls_cache_.find(key);
+  if (it != client_tls_cache_.end()) return it->second;
+  ClientTlsSettings s;
+  s.ca_bundle = config_->delivery.ca_bundle;
+  s.client_certificate = d.client_certificate;
+  s.client_key = d.client_key;
+  s.ciphers = d.ciphers;
+  if (!d.min_tls_version.empty()) s.min_tls_version = d.min_tls_version;
+  auto ctx = TlsContext::makeClient(s);
+  if (!ctx.ok()) {
+    log::error("tls", "cannot build TLS client context",
+               {{"policy", d.policy_source}, {"error", ctx.error().message}});
+    return nullptr;
+  }
+  client_tls_cache_[key] = ctx.value();
+  return ctx.value();
+}
+
+void DeliveryEngine::observeAttempt(const Envelope& env, size_t index, AttemptResult result,
+                                    const std::string& status, const std::string& response,
+                                    const AttemptInfo& info) {
+  DeliveryAttempt a;
+  a.time = now();
+  a.queue_id = env.queue_id;
+  a.sender = env.mail_from;
+  a.recipient = env.recipients[index].address;
+  a.domain = domainOf(a.recipient);
+  a.mx_host = info.mx_host;
+  a.ip = info.ip;
+  a.result = result;
+  a.dsn_status = status;
+  a.response = response;
+  a.tls = info.tls;
+  for (auto* o : observers_) o->onAttempt(a);
+}
+
+void DeliveryEngine::applyResults(JobMessage& message,
+                                  const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
+                                  const AttemptInfo& info) {
+  Envelope& env = *message.envelope;
+  const std::string id = env.queue_id;
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
+  Entry& entry = it->second;
+  if (!entry.data && message.data) entry.data = message.data;
+  int64_t t = now();
+  RetryPolicy retry = retryPolicyOf(*config_);
+  std::vector<std::pair<size_t, std::string>> failed;
+  WorkItem retry_item;
+  retry_item.queue_id = id;
+  for (const auto& [index, outcome] : outcomes) {
+    if (index >= env.recipients.size()) continue;
+    Recipient& r = env.recipients[index];
+    --entry.in_flight;
+    ++r.attempts;
+    r.last_response = outcome.response;
+    RecipientVerdict verdict = outcome.verdict;
+    std::string status = outcome.status;
+    std::string response = outcome.response;
+    if (verdict == RecipientVerdict::Retry && expired(retry, env.received_at, t)) {
+      RecipientOutcome final_outcome =
+          expiryFailure(outcome, static_cast<int64_t>(retry.max_lifetime.count()), env.flags.requiretls);
+      verdict = final_outcome.verdict;
+      status = final_outcome.status;
+      response = final_outcome.response;
+      r.last_response = response;
+    }
+    AttemptResult result = AttemptResult::Deferred;
+    switch (verdict) {
+      case RecipientVerdict::Delivered:
+        r.state = RecipientState::Delivered;
+        result = AttemptResult::Delivered;
+        break;
+      case RecipientVerdict::Fail:
+        r.state = RecipientState::Failed;
+        result = AttemptResult::Bounced;
+        failed.emplace_back(index, status);
+        break;
+      case RecipientVerdict::Retry:
+        retry_item.recipients.push_back(static_cast<uint32_t>(index));
+        break;
+    }
+    observeAttempt(env, index, result, status, response, info);
+    if (log::enabled(log::Level::Info))
+      log::info("delivery", toString(result),
+                {{"id", id},
+                 {"to", r.address},
+                 {"mx", info.mx_host},
+                 {"ip", info.ip},
+                 {"status", status},
+                 {"tls", info.tls.protocol},
+                 {"response", response}});
+  }
+  // A failed recipient's state is written only once its DSN is durable, so a
+  // crash in between re-fails it (a second DSN) rather than losing the notice.
+  if (!failed.empty()) sendBounce(env, failed, false, [this, id] { persistState(id); });
+  if (!retry_item.recipients.empty()) {
+    uint32_t attempts = 0;
+    for (uint32_t i : retry_item.recipients) attempts = std::max(attempts, env.recipients[i].attempts);
+    env.next_attempt_at = nextAttemptTime(retry, attempts, env.received_at, t, uniformRandom);
+    if (delayNoticeDue(retry, env.received_at, t, env.delay_notified)) {
+      env.delay_notified = true;
+      std::vector<std::pair<size_t, std::string>> delayed;
+      for (uint32_t i : retry_item.recipients) delayed.emplace_back(i, "4.0.0");
+      sendBounce(env, delayed, true);
+    }
+    retry_item.destination = destinationOf(env.recipients[retry_item.recipients.front()].address, env.flags);
+    queues_.defer(std::move(retry_item), env.next_attempt_at);
+    entry.data.reset();  // reloaded from the spool on the next attempt
+  }
+  if (failed.empty()) persistState(id);
+}
+
+void DeliveryEngine::persistState(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
+  Entry& entry = it->second;
+  const Envelope& env = *entry.envelope;
+  bool all_final = std::none_of(env.recipients.begin(), env.recipients.end(),
+                                [](const Recipient& r) { return r.state == RecipientState::Pending; });
+  if (all_final && entry.in_flight == 0) {
+    // Nothing is left to deliver and any DSN is spooled, so the file goes
+    // without a final state write. A crash before the unlink re-delivers
+    // (at-least-once, as Postfix does); it never loses mail.
+    finishMessage(id);
+    return;
+  }
+  // Persist the new recipient states (grouped with other fsyncs).
+  auto snapshot = std::make_shared<const Envelope>(env);
+  committer_->update(snapshot, [this, id](const Status& s) {
+    if (!s.ok())
+      log::error("spool", "cannot persist delivery state", {{"id", id}, {"error", s.error().message}});
+    afterUpdate(id);
+  });
+}
+
+void DeliveryEngine::afterUpdate(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
+  Entry& e = it->second;
+  if (e.in_flight > 0) return;
+  bool done = std::none_of(e.envelope->recipients.begin(), e.envelope->recipients.end(),
+                           [](const Recipient& r) { return r.state == RecipientState::Pending; });
+  if (done) finishMessage(id);
+}
+
+void DeliveryEngine::finishMessage(const std::string& id) {
+  messages_.erase(id);
+  struct RemoveWork {
+    uv_work_t work;
+    Spool* spool;
+    std::string id;
+  };
+  auto* w = new RemoveWork{{}, spool_, id};
+  w->work.data = w;
+  uv_queue_work(
+      loop_, &w->work,
+      [](uv_work_t* req) {
+        auto* r = static_cast<RemoveWork*>(req->data);
+        auto s = r->spool->remove(r->id);
+        if (!s.ok())
+          log::warn("spool", "cannot remove delivered message",
+                    {{"id", r->id}, {"error", s.error().message}});
+      },
+      [](uv_work_t* req, int) { delete static_cast<RemoveWork*>(req->data); });
+}
+
+void DeliveryEngine::sendBounce(const Envelope& original,
+                                const std::vector<std::pair<size_t, std::string>>& failed, bool delay_notice,
+                                std::function<void()> after_stored) {
+  if (!shouldBounce(original)) {
+    log::info("delivery", "no bounce for a bounce or null sender", {{"id", original.queue_id}});
+    if (after_stored) after_stored();
+    return;
+  }
+  auto it = messages_.find(original.queue_id);
+  // Callers load the data first (delivery runs carry it; operator bounces read
+  // it on the thread pool); without it the DSN still goes, without the copy.
+  std::shared_ptr<const std::string> data = it != messages_.end() ? it->second.data : nullptr;
+  if (!data) data = std::make_shared<const std::string>();
+  DsnInput in;
+  in.reporting_mta = config_->hostname;
+  in.original_queue_id = original.queue_id;
+  in.original_sender = original.mail_from;
+  in.envid = original.envid;
+  in.ret = original.ret;
+  in.arrival_date = original.received_at;
+  in.now = now();
+  in.requiretls_original = original.flags.requiretls;
+  for (const auto& [i, status] : failed) {
+    const Recipient& r = original.recipients[i];
+    if (!recipientWantsNotice(r, delay_notice)) continue;  // RFC 3461 NOTIFY
+    DsnRecipient d;
+    d.address = r.address;
+    d.orcpt = r.orcpt;
+    d.action = delay_notice ? "delayed" : "failed";
+    d.status = status;
+    d.diagnostic = r.last_response;
+    in.recipients.push_back(std::move(d));
+  }
+  if (in.recipients.empty()) {
+    if (after_stored) after_stored();
+    return;
+  }
+  in.original_message = *data;
+  in.boundary_seed = original.queue_id;
+  DsnMessage built = buildDsn(in);
+  auto dsn = std::make_shared<std::string>(std::move(built.data));
+
+  auto bounce = std::make_shared<Envelope>();
+  bounce->queue_id = newQueueId();
+  bounce->mail_from = "";  // RFC 3464 §2 / RFC 5321 §4.5.5: null reverse-path
+  Recipient to;
+  to.address = original.mail_from;
+  bounce->recipients.push_back(to);
+  bounce->flags.is_bounce = true;
+  // RFC 8689 §5: the notice about a REQUIRETLS message travels under REQUIRETLS too.
+  bounce->flags.requiretls = built.requiretls;
+  bounce->flags.body_8bit = built.body_8bit;
+  bounce->flags.smtputf8 = built.smtputf8;
+  bounce->received_at = now();
+  bounce->size = dsn->size();
+  std::shared_ptr<const std::string> dsn_data = dsn;
+  committer_->store(
+      bounce, dsn_data,
+      [this, bounce, dsn_data, orig = original.queue_id, after = std::move(after_stored)](const Status& s) {
+        if (after) after();
+        if (!s.ok()) {
+          log::error("spool", "cannot store DSN", {{"id", orig}, {"error", s.error().message}});
+          return;
+        }
+        log::info("delivery", "DSN queued",
+                  {{"id", bounce->queue_id}, {"original", orig}, {"to", bounce->recipients[0].address}});
+        enqueue(bounce, dsn_data);
+      });
+}
+
+void DeliveryEngine::flush() {
+  int64_t t = now();
+  for (auto& [id, e] : messages_) {
+    e.envelope->next_attempt_at = 0;
+    queues_.readyNow(id, t);
+  }
+  pump();
+}
+
+Status DeliveryEngine::deleteMessage(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return makeError("no such message: " + id);
+  queues_.remove(id);
+  if (it->second.in_flight > 0)
+    return makeError("message " + id + " is being delivered right now; try again");
+  finishMessage(id);
+  log::info("queue", "message deleted by operator", {{"id", id}});
+  return okStatus();
+}
+
+Status DeliveryEngine::bounceMessage(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return makeError("no such message: " + id);
+  if (it->second.in_flight > 0)
+    return makeError("message " + id + " is being delivered right now; try again");
+  queues_.remove(id);
+  if (it->second.data) {
+    failPendingByOperator(id);
+    return okStatus();
+  }
+  // The DSN returns the message, whose data is on disk only: read it on the
+  // thread pool, holding the message back from delivery meanwhile.
+  struct ReadWork {
+    uv_work_t work;
+    DeliveryEngine* engine;
+    std::string id;
+    Result<std::string> data = makeError("not read");
+  };
+  it->second.in_flight += 1;
+  auto* w = new ReadWork{{}, this, id};
+  w->work.data = w;
+  uv_queue_work(
+      loop_, &w->work,
+      [](uv_work_t* req) {
+        auto* r = static_cast<ReadWork*>(req->data);
+        r->data = r->engine->spool_->readData(r->id);
+      },
+      [](uv_work_t* req, int) {
+        std::unique_ptr<ReadWork> r(static_cast<ReadWork*>(req->data));
+        auto entry = r->engine->messages_.find(r->id);
+        if (entry == r->engine->messages_.end()) return;
+        entry->second.in_flight -= 1;
+        if (r->data.ok()) {
+          entry->second.data = std::make_shared<const std::string>(std::move(r->data.value()));
+        } else {
+          log::warn("queue", "message data unreadable; the DSN carries no copy of it",
+                    {{"id", r->id}, {"error", r->data.error().message}});
+        }
+        r->engine->failPendingByOperator(r->id);
+      });
+  return okStatus();
+}
+
+void DeliveryEngine::failPendingByOperator(const std::string& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
+  Envelope& env = *it->second.envelope;
+  std::vector<std::pair<size_t, std::string>> failed;
+  for (size_t i = 0; i < env.recipients.size(); ++i) {
+    if (env.recipients[i].state != RecipientState::Pending) continue;
+    env.recipients[i].state = RecipientState::Failed;
+    env.recipients[i].last_response = "bounced by the operator";
+    failed.emplace_back(i, "5.0.0");
+  }
+  sendBounce(env, failed, false, [this, id] { persistState(id); });
+  log::info("queue", "message bounced by operator", {{"id", id}});
+}
+
+void DeliveryEngine::drain(std::function<void()> done) {
+  draining_ = true;
+  uv_timer_stop(&timer_);
+  auto idle = std::move(idle_);
+  idle_.clear();
+  for (auto& [destination, list] : idle)
+    for (auto& c : list) c.wake(std::nullopt);
+  if (active_jobs_ == 0) {
+    done();
+    return;
+  }
+  drained_ = std::move(done);
+}
+
+}  // namespace tlsrelay
