@@ -3,10 +3,13 @@
 // client adapter and, through DeliveryAttempt, by reporting.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/enhanced_status.h"
 #include "dnssec/dns_answer.h"
+#include "policy/tls_report.h"
 
 namespace tlsrelay {
 
@@ -26,19 +29,6 @@ enum class VerifyMode {
 const char* toString(StartTlsMode m);
 const char* toString(VerifyMode m);  // "none", "pkix", "dane", "sts"
 
-// The policy that governed an attempt, as RFC 8460 §4.4 reports it.
-struct ReportPolicy {
-  std::string policy_type = "no-policy-found";  // "sts", "tlsa" or "no-policy-found"
-  std::string policy_domain;                    // the recipient domain (or the smarthost name)
-  std::vector<std::string> policy_strings;      // STS: the policy lines; TLSA: records in presentation form
-  std::vector<std::string> mx_host;             // STS: the mx patterns
-  // A failure of the policy itself that does not stop delivery (RFC 8461 §5:
-  // no usable policy means deliver as before): "sts-policy-fetch-error",
-  // "sts-policy-invalid", "sts-webpki-invalid"; "" when none.
-  std::string policy_failure;
-  std::string policy_failure_reason;
-};
-
 struct TlsDecision {
   StartTlsMode starttls = StartTlsMode::Opportunistic;
   VerifyMode verify = VerifyMode::None;
@@ -56,14 +46,14 @@ struct TlsDecision {
   // insecure MX for a REQUIRETLS message. `skip_reason` says why.
   bool skip = false;
   std::string skip_reason;
-  std::string skip_result_type;   // RFC 8460 type recorded for the skipped hop
-  std::string skip_status;        // enhanced status for the deferral: "4.7.5", or "4.7.10" for REQUIRETLS
-  std::string requiretls_reason;  // "requiretls:insecure-mx" etc. when REQUIRETLS caused the skip
+  std::optional<TlsResultType> skip_result;  // RFC 8460 type recorded for the skipped hop
+  EnhancedStatus skip_status = status::kCryptoFailure;  // 4.7.5, or 4.7.10 for REQUIRETLS
+  RequireTlsRefusal requiretls_refusal = RequireTlsRefusal::None;  // when REQUIRETLS caused the skip
 
   // A failure that would have stopped this hop but is not enforced (MX outside
   // an MTA-STS testing policy; TLS-Required: No over an enforce policy or a
   // bogus TLSA answer): the attempt proceeds and reports this RFC 8460 type.
-  std::string soft_failure;  // "validation-failure", "dnssec-invalid"; "" when none
+  std::optional<TlsResultType> soft_failure;  // validation-failure, dnssec-invalid
   std::string soft_failure_reason;
 
   std::string peer;  // "mx.example.com[192.0.2.1]": who every reason talks about

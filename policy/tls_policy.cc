@@ -10,10 +10,10 @@
 namespace tlsrelay {
 namespace {
 
-constexpr const char* kNoPolicyFound = "no-policy-found";
-constexpr const char* kStatusTls = "4.7.5";          // RFC 3463: cryptographic failure
-constexpr const char* kStatusNoStartTls = "4.7.4";   // RFC 3463: security features not supported
-constexpr const char* kStatusRequireTls = "4.7.10";  // RFC 8689 §5: REQUIRETLS could not be honoured
+using Type = TlsResultType;
+constexpr EnhancedStatus kStatusTls = status::kCryptoFailure;
+constexpr EnhancedStatus kStatusNoStartTls = status::kSecurityNotSupported;
+constexpr EnhancedStatus kStatusRequireTls = status::kRequireTls;
 
 bool isTlsaFailure(TlsaStatus s) {
   return s == TlsaStatus::Bogus || s == TlsaStatus::TempFail;
@@ -56,50 +56,50 @@ std::vector<std::string> stsPolicyStrings(const StsPolicy& p) {
 }
 
 void reportTlsa(TlsDecision& d, const TlsaInput& tlsa) {
-  d.report.policy_type = "tlsa";
-  d.report.policy_strings.clear();
+  d.report.type = TlsPolicyType::Tlsa;
+  d.report.strings.clear();
   d.report.mx_host.clear();
-  for (const auto& r : tlsa.records) d.report.policy_strings.push_back(tlsaPresentation(r));
+  for (const auto& r : tlsa.records) d.report.strings.push_back(tlsaPresentation(r));
 }
 
 void reportSts(TlsDecision& d, const StsPolicy& p) {
-  d.report.policy_type = "sts";
-  d.report.policy_strings = stsPolicyStrings(p);
+  d.report.type = TlsPolicyType::Sts;
+  d.report.strings = stsPolicyStrings(p);
   d.report.mx_host = p.mx;
 }
 
 // RFC 8461 §5: a policy that cannot be had means "deliver as before"; only the report says so.
 void reportStsFailure(TlsDecision& d, const StsInput& sts, const std::string& domain) {
-  const char* type = nullptr;
+  Type type;
   const char* what = nullptr;
   switch (sts.status) {
     case StsStatus::FetchError:
-      type = "sts-policy-fetch-error", what = "could not be fetched";
+      type = Type::StsPolicyFetchError, what = "could not be fetched";
       break;
     case StsStatus::Invalid:
-      type = "sts-policy-invalid", what = "is invalid";
+      type = Type::StsPolicyInvalid, what = "is invalid";
       break;
     case StsStatus::WebPkiInvalid:
-      type = "sts-webpki-invalid", what = "is served with a certificate that fails PKIX validation";
+      type = Type::StsWebpkiInvalid, what = "is served with a certificate that fails PKIX validation";
       break;
     default:
       return;
   }
-  d.report.policy_type = "sts";
-  d.report.policy_failure = type;
-  d.report.policy_failure_reason = "the MTA-STS policy of " + domain + " " + what;
-  if (!sts.why.empty()) d.report.policy_failure_reason += ": " + sts.why;
+  d.report.type = TlsPolicyType::Sts;
+  d.report.failure = type;
+  d.report.failure_reason = "the MTA-STS policy of " + domain + " " + what;
+  if (!sts.why.empty()) d.report.failure_reason += ": " + sts.why;
 }
 
-void skipHop(TlsDecision& d, const char* result_type, std::string reason, const char* status) {
+void skipHop(TlsDecision& d, Type result_type, std::string reason, EnhancedStatus status) {
   d.skip = true;
-  d.skip_result_type = result_type;
+  d.skip_result = result_type;
   d.skip_reason = std::move(reason);
   d.skip_status = status;
 }
 
-void softFail(TlsDecision& d, const char* result_type, std::string reason) {
-  if (!d.soft_failure.empty()) return;  // the first (DNSSEC) failure is the more fundamental one
+void softFail(TlsDecision& d, Type result_type, std::string reason) {
+  if (d.soft_failure) return;  // the first (DNSSEC) failure is the more fundamental one
   d.soft_failure = result_type;
   d.soft_failure_reason = std::move(reason);
 }
@@ -156,10 +156,10 @@ void applySts(const DecisionInput& in, TlsDecision& d, bool relaxed) {
   if (sts->mode == StsMode::Enforce) {
     // RFC 8461 §5.1: an MX outside an enforced policy is not a valid hop.
     if (!matches && !relaxed) {
-      skipHop(d, "validation-failure", stsMismatchReason(in.hop), kStatusTls);
+      skipHop(d, Type::ValidationFailure, stsMismatchReason(in.hop), kStatusTls);
       return;
     }
-    if (!matches) softFail(d, "validation-failure", stsMismatchReason(in.hop));
+    if (!matches) softFail(d, Type::ValidationFailure, stsMismatchReason(in.hop));
     d.starttls = StartTlsMode::Required;
     d.verify = VerifyMode::Sts;
     d.enforce = true;
@@ -170,7 +170,7 @@ void applySts(const DecisionInput& in, TlsDecision& d, bool relaxed) {
   // that already demanded PKIX keeps enforcing it; Sts checks the same things.
   d.enforce = d.verify == VerifyMode::Pkix;
   d.verify = VerifyMode::Sts;
-  if (!matches) softFail(d, "validation-failure", stsMismatchReason(in.hop));
+  if (!matches) softFail(d, Type::ValidationFailure, stsMismatchReason(in.hop));
   d.policy_source = "mta-sts testing";
 }
 
@@ -192,8 +192,8 @@ void applyRequireTls(const DecisionInput& in, TlsDecision& d) {
   d.enforce = true;
   if (isTlsaFailure(in.tlsa.status)) {
     reportTlsa(d, in.tlsa);
-    skipHop(d, "dnssec-invalid", tlsaFailureReason(in), kStatusRequireTls);
-    d.requiretls_reason = "requiretls:dnssec";
+    skipHop(d, Type::DnssecInvalid, tlsaFailureReason(in), kStatusRequireTls);
+    d.requiretls_refusal = RequireTlsRefusal::Dnssec;
     d.policy_source = "requiretls";
     return;
   }
@@ -223,19 +223,19 @@ void applyRequireTls(const DecisionInput& in, TlsDecision& d) {
   const bool mx_secure = hop.smarthost ? hop.address_security == dns::Security::Secure || hop.ip_literal
                                        : hop.mx_security == dns::Security::Secure;
   if (!mx_secure && !sts_matches) {
-    skipHop(d, "validation-failure",
-            "REQUIRETLS: mx host " + hop.mx_host + " of " + d.report.policy_domain +
+    skipHop(d, Type::ValidationFailure,
+            "REQUIRETLS: mx host " + hop.mx_host + " of " + d.report.domain +
                 " is neither DNSSEC-secure nor in an MTA-STS policy",
             kStatusRequireTls);
-    d.requiretls_reason = "requiretls:insecure-mx";
+    d.requiretls_refusal = RequireTlsRefusal::InsecureMx;
     return;
   }
   if (sts && !sts_matches) {
     // The MTA-STS rule itself, not REQUIRETLS, rules this MX out (enforce) or notes it (testing).
     if (sts->mode == StsMode::Enforce)
-      skipHop(d, "validation-failure", stsMismatchReason(hop), kStatusTls);
+      skipHop(d, Type::ValidationFailure, stsMismatchReason(hop), kStatusTls);
     else
-      softFail(d, "validation-failure", stsMismatchReason(hop));
+      softFail(d, Type::ValidationFailure, stsMismatchReason(hop));
   }
 }
 
@@ -244,7 +244,7 @@ const char* sourceOf(const TlsDecision& d) {
 }
 
 struct CertificateFailure {
-  const char* result_type = nullptr;  // nullptr: the certificate is acceptable
+  std::optional<Type> result_type;  // none: the certificate is acceptable
   const char* what = "";
 };
 
@@ -254,20 +254,20 @@ CertificateFailure certificateFailure(VerifyMode verify, CertificateCheck check)
     // RFC 7672 §3.1: only the TLSA records count; any other verdict is a DANE failure.
     switch (check) {
       case CertificateCheck::NotChecked:
-        return {"tlsa-invalid", "was not checked against the TLSA records"};
+        return {Type::TlsaInvalid, "was not checked against the TLSA records"};
       default:
-        return {"tlsa-invalid", "matches none of the usable TLSA records"};
+        return {Type::TlsaInvalid, "matches none of the usable TLSA records"};
     }
   }
   switch (check) {
     case CertificateCheck::HostMismatch:
-      return {"certificate-host-mismatch", "does not match the MX host name"};
+      return {Type::CertificateHostMismatch, "does not match the MX host name"};
     case CertificateCheck::Expired:
-      return {"certificate-expired", "has expired"};
+      return {Type::CertificateExpired, "has expired"};
     case CertificateCheck::NotTrusted:
-      return {"certificate-not-trusted", "does not chain to a trusted CA"};
+      return {Type::CertificateNotTrusted, "does not chain to a trusted CA"};
     default:  // NotChecked, or a DANE verdict where PKIX was asked: nothing vouched for the peer
-      return {"validation-failure", "was not verified"};
+      return {Type::ValidationFailure, "was not verified"};
   }
 }
 
@@ -277,8 +277,8 @@ AttemptVerdict classifyEhlo(const TlsDecision& d, const AttemptObservation& seen
   // Plain opportunistic delivery to a server without STARTTLS is not a
   // failure of anything; once a policy wanted TLS, the report must say so.
   const bool wanted =
-      d.starttls == StartTlsMode::Required || d.requiretls || d.report.policy_type != kNoPolicyFound;
-  if (wanted) v.result_type = "starttls-not-supported";
+      d.starttls == StartTlsMode::Required || d.requiretls || d.report.type != TlsPolicyType::NoPolicyFound;
+  if (wanted) v.result = Type::StartTlsNotSupported;
   // Required never falls back to clear text, enforce or not: enforce only
   // governs certificate checks (MTA-STS testing over a require_starttls floor
   // keeps the floor's STARTTLS demand).
@@ -287,7 +287,7 @@ AttemptVerdict classifyEhlo(const TlsDecision& d, const AttemptObservation& seen
     v.reason = d.peer + " does not offer STARTTLS, required by " + sourceOf(d);
     if (d.requiretls) {
       v.status = kStatusRequireTls;
-      v.requiretls_reason = "requiretls:nostarttls";
+      v.requiretls_refusal = RequireTlsRefusal::NoStartTls;
     } else {
       v.status = kStatusNoStartTls;
     }
@@ -300,14 +300,14 @@ AttemptVerdict classifyEhlo(const TlsDecision& d, const AttemptObservation& seen
 AttemptVerdict classifyHandshake(const TlsDecision& d, const AttemptObservation& seen) {
   AttemptVerdict v;
   if (seen.handshake_failed) {
-    v.result_type = "validation-failure";  // RFC 8460 §4.3.2: no more specific type fits
+    v.result = Type::ValidationFailure;  // RFC 8460 §4.3.2: no more specific type fits
     v.reason = "TLS handshake with " + d.peer + " failed";
     if (!seen.handshake_error.empty()) v.reason += ": " + seen.handshake_error;
     if (d.starttls == StartTlsMode::Required) {
       v.proceed = false;
       v.reason += std::string("; TLS is required by ") + sourceOf(d);
       v.status = d.requiretls ? kStatusRequireTls : kStatusTls;
-      if (d.requiretls) v.requiretls_reason = "requiretls:tlsfailed";
+      if (d.requiretls) v.requiretls_refusal = RequireTlsRefusal::TlsFailed;
     } else {
       // Opportunistic: the adapter reconnects to the same host without
       // STARTTLS (the session after a failed handshake is unusable).
@@ -317,28 +317,28 @@ AttemptVerdict classifyHandshake(const TlsDecision& d, const AttemptObservation&
   }
   CertificateFailure failure = certificateFailure(d.verify, seen.certificate);
   if (failure.result_type) {
-    v.result_type = failure.result_type;
+    v.result = failure.result_type;
     v.reason = "certificate of " + d.peer + " " + failure.what + " (verify " + toString(d.verify) +
                ", policy " + sourceOf(d) + ")";
     if (!seen.certificate_error.empty()) v.reason += ": " + seen.certificate_error;
     if (d.enforce) {
       v.proceed = false;
       v.status = d.requiretls ? kStatusRequireTls : kStatusTls;
-      if (d.requiretls) v.requiretls_reason = "requiretls:nocertmatch";
+      if (d.requiretls) v.requiretls_refusal = RequireTlsRefusal::NoCertMatch;
     } else {
       v.reason += "; delivering anyway (not enforced)";
     }
     return v;
   }
   // TLS is fine; a failure the decision carried (not enforced) is what the report records.
-  if (!d.soft_failure.empty()) {
-    v.result_type = d.soft_failure;
+  if (d.soft_failure) {
+    v.result = d.soft_failure;
     v.reason = d.soft_failure_reason;
-  } else if (!d.report.policy_failure.empty()) {
-    v.result_type = d.report.policy_failure;
-    v.reason = d.report.policy_failure_reason;
+  } else if (d.report.failure) {
+    v.result = d.report.failure;
+    v.reason = d.report.failure_reason;
   } else {
-    v.result_type = "success";
+    v.result = Type::Success;
   }
   return v;
 }
@@ -438,7 +438,7 @@ TlsDecision decideTls(const DecisionInput& in) {
   // The floor; an unparsable address simply matches no require_tls_out range.
   TlsDecision d = decideDestinationTls(*in.policy_file, IpAddress::parse(hop.ip).value_or(IpAddress{}));
   d.peer = peerName(hop);
-  d.report.policy_domain = hop.smarthost ? hop.mx_host : hop.domain;
+  d.report.domain = hop.smarthost ? hop.mx_host : hop.domain;
   if (in.message.requiretls) {  // RFC 8689 §5: TLS-Required: No is ignored with REQUIRETLS
     applyRequireTls(in, d);
     return d;
@@ -450,10 +450,10 @@ TlsDecision decideTls(const DecisionInput& in) {
     // RFC 7672 §2.1.1: a host whose TLSA records cannot be validated is not used.
     reportTlsa(d, in.tlsa);
     if (!relaxed) {
-      skipHop(d, "dnssec-invalid", tlsaFailureReason(in), kStatusTls);
+      skipHop(d, Type::DnssecInvalid, tlsaFailureReason(in), kStatusTls);
       return d;
     }
-    softFail(d, "dnssec-invalid", tlsaFailureReason(in));
+    softFail(d, Type::DnssecInvalid, tlsaFailureReason(in));
   } else if (in.tlsa.status == TlsaStatus::Usable && applyDane(in, d)) {
     dane = true;
   } else if (daneApplies(in.tlsa.status)) {
@@ -471,10 +471,10 @@ AttemptVerdict classifyAttempt(const TlsDecision& decision, const AttemptObserva
   if (decision.skip) {  // the caller should not have connected; say why again
     AttemptVerdict v;
     v.proceed = false;
-    v.result_type = decision.skip_result_type;
+    v.result = decision.skip_result;
     v.reason = decision.skip_reason;
     v.status = decision.skip_status;
-    v.requiretls_reason = decision.requiretls_reason;
+    v.requiretls_refusal = decision.requiretls_refusal;
     return v;
   }
   switch (seen.stage) {
@@ -489,7 +489,7 @@ AttemptVerdict classifyAttempt(const TlsDecision& decision, const AttemptObserva
       // result_type stays what the handshake gave; only delivery stops.
       v.proceed = false;
       v.status = kStatusRequireTls;
-      v.requiretls_reason = "requiretls:noext";
+      v.requiretls_refusal = RequireTlsRefusal::NoExt;
       v.reason = decision.peer + " does not offer REQUIRETLS after STARTTLS";
       return v;
     }

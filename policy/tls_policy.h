@@ -20,6 +20,7 @@
 #include "policy/domain_policy.h"
 #include "policy/mta_sts_policy.h"
 #include "policy/tls_decision.h"
+#include "policy/tls_report.h"
 
 namespace tlsrelay {
 
@@ -108,11 +109,11 @@ struct AttemptObservation {
 };
 
 struct AttemptVerdict {
-  bool proceed = true;            // false: give up on this hop (transient; next MX, retry later)
-  std::string result_type;        // RFC 8460: "success" or the failure type; "" = nothing to report yet
-  std::string reason;             // human text for logs, accounting and DSNs
-  std::string status;             // enhanced status when !proceed: "4.7.5", "4.7.4", "4.7.10"
-  std::string requiretls_reason;  // "requiretls:nostarttls", ":nocertmatch", ":noext", ":tlsfailed"
+  bool proceed = true;                  // false: give up on this hop (transient; next MX, retry later)
+  std::optional<TlsResultType> result;  // RFC 8460: success or the failure type; none = nothing to report yet
+  std::string reason;                   // human text for logs, accounting and DSNs
+  EnhancedStatus status = status::kCryptoFailure;  // when !proceed: 4.7.5, 4.7.4 or 4.7.10
+  RequireTlsRefusal requiretls_refusal = RequireTlsRefusal::None;
 };
 
 AttemptVerdict classifyAttempt(const TlsDecision& decision, const AttemptObservation& seen);

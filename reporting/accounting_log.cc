@@ -37,7 +37,8 @@ const std::vector<std::string>& AccountingLog::columns() {
   static const std::vector<std::string> kColumns = {
       "time",         "queue_id",      "sender",      "recipient",   "domain",         "mx_host",
       "ip",           "result",        "dsn_status",  "response",    "tls_protocol",   "tls_cipher",
-      "verification", "policy_source", "result_type", "policy_type", "failure_reason", "requiretls_reason"};
+      "verification", "policy_source", "result_type", "policy_type", "failure_reason", "requiretls_reason",
+      "session_id"};
   return kColumns;
 }
 
@@ -72,24 +73,30 @@ std::string csvQuote(std::string_view field) {
   return out;
 }
 
-std::string formatAccountingRow(const DeliveryAttempt& a, int64_t time) {
+std::string formatAccountingRow(const RecipientAttempt& a, int64_t time) {
+  static const SessionRecord kNoSession;
+  static const ReportPolicy kNoPolicy;
+  const SessionRecord& s = a.session ? *a.session : kNoSession;
+  const ReportPolicy& policy = s.policy ? *s.policy : kNoPolicy;
+  const std::string status = a.status.toString();
   const std::string_view fields[] = {a.queue_id,
                                      a.sender,
                                      a.recipient,
-                                     a.domain,
-                                     a.mx_host,
-                                     a.ip,
+                                     s.domain,
+                                     s.mx_host,
+                                     s.ip,
                                      toString(a.result),
-                                     a.dsn_status,
+                                     status,
                                      a.response,
-                                     a.tls.protocol,
-                                     a.tls.cipher,
-                                     a.tls.verification,
-                                     a.tls.policy_source,
-                                     a.tls.result_type,
-                                     a.tls.policy_type,
-                                     a.tls.failure_reason,
-                                     a.tls.requiretls_reason};
+                                     s.protocol,
+                                     s.cipher,
+                                     toString(s.verified_by),
+                                     s.policy_source,
+                                     s.result ? toString(*s.result) : "",
+                                     toString(policy.type),
+                                     s.failure_reason,
+                                     toString(s.requiretls_refusal),
+                                     s.session_id};
   std::string row = iso8601Utc(time);
   for (std::string_view f : fields) {
     row.push_back(',');
@@ -117,7 +124,7 @@ std::string AccountingLog::pathFor(int64_t unix_seconds) const {
   return file_.pathFor(unix_seconds);
 }
 
-void AccountingLog::onAttempt(const DeliveryAttempt& attempt) {
+void AccountingLog::onAttempt(const RecipientAttempt& attempt) {
   int64_t time = attempt.time != 0 ? attempt.time : clock_();
   std::string row = formatAccountingRow(attempt, time);
   row += "\r\n";  // RFC 4180 §2 rule 1: records end with CRLF

@@ -15,7 +15,7 @@
 
 #include "common/result.h"
 #include "reporting/daily_append_file.h"
-#include "reporting/delivery_attempt.h"
+#include "reporting/delivery_events.h"
 
 namespace tlsrelay {
 
@@ -33,7 +33,7 @@ class AccountingLog : public DeliveryObserver {
   AccountingLog& operator=(const AccountingLog&) = delete;
 
   // Thread-safe. Failures to write are logged (once per file), never thrown.
-  void onAttempt(const DeliveryAttempt& attempt) override;
+  void onAttempt(const RecipientAttempt& attempt) override;
 
   // The file a row stamped `unix_seconds` goes to.
   std::string pathFor(int64_t unix_seconds) const;
@@ -44,7 +44,7 @@ class AccountingLog : public DeliveryObserver {
 };
 
 // One CSV row (no line terminator) for an attempt stamped `time`.
-std::string formatAccountingRow(const DeliveryAttempt& attempt, int64_t time);
+std::string formatAccountingRow(const RecipientAttempt& attempt, int64_t time);
 
 // Makes untrusted text safe for one CSV field: control characters (CR, LF,
 // NUL, ESC, ...) become spaces, runs of them collapse to one, and the result

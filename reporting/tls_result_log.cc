@@ -5,41 +5,27 @@
 
 namespace tlsrelay {
 
-bool worthRecording(const DeliveryAttempt& a) {
-  return !a.tls.result_type.empty();
+bool worthRecording(const SessionRecord& s) {
+  return s.result.has_value();
 }
 
-TlsResultRecord tlsResultFrom(const DeliveryAttempt& a, int64_t time) {
-  TlsResultRecord r;
-  r.time = time;
-  r.queue_id = a.queue_id;
-  r.recipient_domain = a.domain;
-  r.policy_type = a.tls.policy_type;
-  r.policy_domain = a.tls.policy_domain.empty() ? a.domain : a.tls.policy_domain;
-  r.policy_strings = a.tls.policy_strings;
-  r.mx_host = a.tls.mx_patterns;
-  r.result_type = a.tls.result_type;
-  r.receiving_mx_hostname = a.mx_host;
-  r.receiving_ip = a.ip;
-  if (a.tls.result_type != "success") r.failure_reason_code = a.tls.failure_reason;
-  r.requiretls_reason = a.tls.requiretls_reason;
-  return r;
-}
-
-std::string formatTlsResult(const TlsResultRecord& r) {
+std::string formatTlsResult(const SessionRecord& s, int64_t time) {
+  static const ReportPolicy kNoPolicy;
+  const ReportPolicy& p = s.policy ? *s.policy : kNoPolicy;
+  const bool failed = s.result && isFailure(*s.result);
   nlohmann::json j = {
-      {"time", r.time},
-      {"queue-id", r.queue_id},
-      {"recipient-domain", r.recipient_domain},
-      {"policy-type", r.policy_type},
-      {"policy-domain", r.policy_domain},
-      {"policy-string", r.policy_strings},
-      {"mx-host", r.mx_host},
-      {"result-type", r.result_type},
-      {"receiving-mx-hostname", r.receiving_mx_hostname},
-      {"receiving-ip", r.receiving_ip},
-      {"failure-reason-code", r.failure_reason_code},
-      {"requiretls-reason", r.requiretls_reason},
+      {"time", time},
+      {"session-id", s.session_id},
+      {"recipient-domain", s.domain},
+      {"policy-type", toString(p.type)},
+      {"policy-domain", p.domain.empty() ? s.domain : p.domain},
+      {"policy-string", p.strings},
+      {"mx-host", p.mx_host},
+      {"result-type", s.result ? toString(*s.result) : ""},
+      {"receiving-mx-hostname", s.mx_host},
+      {"receiving-ip", s.ip},
+      {"failure-reason-code", failed ? s.failure_reason : std::string()},
+      {"requiretls-reason", toString(s.requiretls_refusal)},
   };
   // Remote replies end up in failure reasons: replace invalid UTF-8 rather than throw.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -51,13 +37,17 @@ Result<TlsResultRecord> parseTlsResult(const std::string& line) {
   try {
     TlsResultRecord r;
     r.time = j.at("time").get<int64_t>();
-    r.queue_id = j.value("queue-id", "");
+    r.session_id = j.value("session-id", "");
     r.recipient_domain = j.value("recipient-domain", "");
-    r.policy_type = j.at("policy-type").get<std::string>();
+    auto policy_type = parseTlsPolicyType(j.at("policy-type").get<std::string>());
+    if (!policy_type) return makeError("bad TLS result record: unknown policy-type");
+    r.policy_type = *policy_type;
     r.policy_domain = j.at("policy-domain").get<std::string>();
     r.policy_strings = j.value("policy-string", std::vector<std::string>{});
     r.mx_host = j.value("mx-host", std::vector<std::string>{});
-    r.result_type = j.at("result-type").get<std::string>();
+    auto result = parseTlsResultType(j.at("result-type").get<std::string>());
+    if (!result) return makeError("bad TLS result record: unknown result-type");
+    r.result_type = *result;
     r.receiving_mx_hostname = j.value("receiving-mx-hostname", "");
     r.receiving_ip = j.value("receiving-ip", "");
     r.failure_reason_code = j.value("failure-reason-code", "");
@@ -71,10 +61,10 @@ Result<TlsResultRecord> parseTlsResult(const std::string& line) {
 TlsResultLog::TlsResultLog(std::string directory, UnixClock clock)
     : file_(std::move(directory), "tls-results-", ".jsonl", "", "tls-results"), clock_(std::move(clock)) {}
 
-void TlsResultLog::onAttempt(const DeliveryAttempt& attempt) {
-  if (!worthRecording(attempt)) return;
-  int64_t time = attempt.time != 0 ? attempt.time : clock_();
-  file_.append(time, formatTlsResult(tlsResultFrom(attempt, time)) + "\n");
+void TlsResultLog::onSession(const SessionEvent& event) {
+  if (event.kind != SessionEvent::Kind::TlsOutcome || !event.session || !worthRecording(*event.session)) return;
+  int64_t time = event.time != 0 ? event.time : clock_();
+  file_.append(time, formatTlsResult(*event.session, time) + "\n");
 }
 
 }  // namespace tlsrelay

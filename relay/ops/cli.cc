@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <ctime>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "common/time_format.h"
 #include "dnssec/dnssec_validator.h"
@@ -65,7 +67,31 @@ Result<std::unique_ptr<Spool>> openSpool(const std::string& config_path) {
   return Spool::open(so);
 }
 
+// Destination health lives in the running daemon: asked over the control
+// socket; without a daemon there is nothing to show.
+void printHealth(const RelayConfig& cfg) {
+  auto reply = ControlSocket::send(cfg.spool_directory + "/control.sock", "health");
+  if (!reply.ok() || reply->rfind("ok ", 0) != 0) return;
+  auto states = nlohmann::json::parse(reply->substr(3), nullptr, false);
+  if (!states.is_array() || states.empty()) return;
+  const int64_t now = static_cast<int64_t>(::time(nullptr));
+  std::cout << "\nconnection failures (destination or host, consecutive failures, backoff, last error):\n";
+  for (const auto& s : states) {
+    int64_t until = s.value("backoff_until", int64_t{0});
+    std::cout << "  " << s.value("kind", "") << " " << s.value("name", "") << "  " << s.value("failures", 0)
+              << "  "
+              << (until > now ? "backoff until " + iso8601Utc(until) + " (" + std::to_string(until - now) + "s)"
+                              : std::string("no backoff"))
+              << "  " << s.value("last_error", "") << "\n";
+  }
+}
+
 int queueList(const std::string& config_path) {
+  auto cfg = loadRelayConfig(config_path);
+  if (!cfg.ok()) {
+    std::cerr << cfg.error().message << "\n";
+    return 1;
+  }
   auto spool = openSpool(config_path);
   if (!spool.ok()) {
     std::cerr << spool.error().message << "\n";
@@ -87,6 +113,7 @@ int queueList(const std::string& config_path) {
               << env->mail_from << ">\n";
   }
   std::cout << ids.size() << " message(s)\n";
+  printHealth(*cfg);
   return 0;
 }
 

@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "common/log.h"
 #include "relay/queue/delivery_engine.h"
 
@@ -101,6 +103,17 @@ std::string ControlSocket::execute(const std::string& line) {
   auto space = line.find(' ');
   std::string verb = line.substr(0, space);
   std::string arg = space == std::string::npos ? "" : line.substr(space + 1);
+  if (verb == "health") {
+    // Read-only and polled by `queue list`: not worth a log line.
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& st : engine_->health())
+      out.push_back({{"name", st.name},
+                     {"kind", st.host ? "host" : "destination"},
+                     {"failures", st.failures},
+                     {"backoff_until", st.until},
+                     {"last_error", st.last_error}});
+    return "ok " + out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   log::info("control", "operator command", {{"command", verb}, {"id", arg}});
   if (verb == "flush") {
     engine_->flush();

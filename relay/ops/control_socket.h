@@ -1,6 +1,7 @@
 // A Unix socket in the spool directory through which `tlsrelay queue
 // flush|delete|bounce` reach the running daemon. One line in, one line out:
-// "flush" / "delete ID" / "bounce ID" → "ok ..." or "error ...".
+// "flush" / "delete ID" / "bounce ID" → "ok ..." or "error ..."; "health" →
+// "ok [JSON array of destinations and hosts with connection failures]".
 #pragma once
 
 #include <uv.h>

@@ -23,6 +23,7 @@
 #include "relay/queue/spool_committer.h"
 #include "relay/tls/tls_context.h"
 #include "reporting/accounting_log.h"
+#include "reporting/observer_queue.h"
 #include "reporting/tls_result_log.h"
 
 namespace tlsrelay {
@@ -39,12 +40,17 @@ struct Daemon {
   std::unique_ptr<TlsResultLog> tls_results;
   std::unique_ptr<MtaStsProvider> mta_sts;
   std::unique_ptr<MtaStsRefresher> sts_refresher;
+  std::unique_ptr<ObserverQueue> events;  // after the observers: stopped before they go
   std::unique_ptr<DeliveryEngine> engine;
   std::unique_ptr<InboundServer> inbound;
   std::unique_ptr<ControlSocket> control;
   uv_signal_t sighup{}, sigterm{}, sigint{};
   uv_timer_t drain_timer{};
   bool stopping = false;
+
+  std::shared_ptr<const DeliveryConfig> deliveryConfig() const {
+    return std::shared_ptr<const DeliveryConfig>(runtime.relay, &runtime.relay->delivery);
+  }
 
   std::shared_ptr<const InboundSettings> inboundSettings() const {
     auto s = std::make_shared<InboundSettings>();
@@ -70,7 +76,7 @@ struct Daemon {
     log::Level level;
     if (log::parseLevel(runtime.relay->log_level, level)) log::setLevel(level);
     inbound->reload(inboundSettings());
-    engine->configure(runtime.relay, runtime.policies);
+    engine->configure(deliveryConfig(), runtime.policies);
     log::info("config", "configuration reloaded", {{"file", runtime.relay->source_file}});
   }
 
@@ -155,9 +161,10 @@ int runServe(const std::string& config_path) {
 
   d.loop = uv_default_loop();
   d.committer = std::make_unique<SpoolCommitter>(d.loop, d.spool.get());
+  d.events = std::make_unique<ObserverQueue>(observers);
   d.engine =
-      std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), observers);
-  d.engine->configure(d.runtime.relay, d.runtime.policies);
+      std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), d.events.get());
+  d.engine->configure(d.deliveryConfig(), d.runtime.policies);
   d.engine->setMtaSts(d.mta_sts.get());
   if (d.mta_sts) {
     d.sts_refresher =
@@ -203,6 +210,7 @@ int runServe(const std::string& config_path) {
     (void)d.mta_sts.release();
     (void)d.resolver.release();
   }
+  d.events->stop();  // every accounting row and TLS result reaches its file before exit
   log::info("daemon", "tlsrelay stopped");
   return 0;
 }

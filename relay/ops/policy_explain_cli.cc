@@ -33,7 +33,7 @@ json decisionJson(const TlsDecision& d) {
             {"enforce", d.enforce},
             {"requiretls", d.requiretls},
             {"policy_source", d.policy_source},
-            {"policy_type", d.report.policy_type}};
+            {"policy_type", toString(d.report.type)}};
   if (!d.tlsa.empty()) {
     json t = json::array();
     for (const auto& r : d.tlsa) t.push_back(tlsaPresentation(r));
@@ -42,12 +42,12 @@ json decisionJson(const TlsDecision& d) {
   if (d.skip) {
     j["skip"] = true;
     j["skip_reason"] = d.skip_reason;
-    j["skip_result_type"] = d.skip_result_type;
+    if (d.skip_result) j["skip_result_type"] = toString(*d.skip_result);
   }
-  if (!d.requiretls_reason.empty()) j["requiretls_reason"] = d.requiretls_reason;
-  if (!d.report.policy_failure.empty()) {
-    j["policy_failure"] = d.report.policy_failure;
-    j["policy_failure_reason"] = d.report.policy_failure_reason;
+  if (d.requiretls_refusal != RequireTlsRefusal::None) j["requiretls_reason"] = toString(d.requiretls_refusal);
+  if (d.report.failure) {
+    j["policy_failure"] = toString(*d.report.failure);
+    j["policy_failure_reason"] = d.report.failure_reason;
   }
   return j;
 }
@@ -73,7 +73,7 @@ std::string describe(const TlsDecision& d) {
   if (!d.enforce) out += " (report only)";
   if (d.requiretls) out += ", peer must offer REQUIRETLS";
   out += "  [" + d.policy_source + "]";
-  if (!d.report.policy_failure.empty()) out += "  policy failure: " + d.report.policy_failure;
+  if (d.report.failure) out += std::string("  policy failure: ") + toString(*d.report.failure);
   return out;
 }
 
@@ -138,7 +138,7 @@ int runPolicyExplain(const RelayConfig& config, const std::string& raw_domain, b
   }
   auto mta_sts = makeConfiguredMtaSts(config.mta_sts, resolver->get(), clock);
   std::mt19937 rng{std::random_device{}()};
-  NextHops hops = resolveNextHops(config, **resolver, mta_sts.get(), domain, [&rng] { return rng(); });
+  NextHops hops = resolveNextHops(config.delivery.smarthost, **resolver, mta_sts.get(), domain, [&rng] { return rng(); });
   const DomainPolicy& policy = policies->match(domain);
 
   json j = {{"domain", domain}, {"dnssec_mode", config.dns.dnssec}, {"policy_file", policy.source}};
@@ -161,7 +161,7 @@ int runPolicyExplain(const RelayConfig& config, const std::string& raw_domain, b
     hosts.push_back(hj);
   }
   j["hosts"] = hosts;
-  if (hops.terminal) j["terminal"] = hops.terminal->status + " " + hops.terminal->response;
+  if (hops.terminal) j["terminal"] = hops.terminal->status.toString() + " " + hops.terminal->response;
   json decisions = json::array();
   for (const auto& t : hops.targets) {
     TlsDecision normal = decideTls(decisionInputFor(t, domain, hops.sts, MessageTlsFlags{}, policy));

@@ -1,7 +1,9 @@
-// One delivery run to one destination: resolve the next hops (MX or smarthost),
-// walk them in order, speak SMTP over one connection (reused for several
-// messages), and report each recipient's outcome upward. It decides nothing
-// about retries or bounces: the DeliveryEngine does, from the outcomes.
+// The libuv adapter around one DeliveryAttempt: resolves the next hops on the
+// thread pool (MX, addresses, TLSA, MTA-STS, and the data of recovered
+// messages), then owns the sockets, TLS engines and timers the attempt asks
+// for and feeds it what they report. It decides nothing: every rule is in the
+// sans-I/O attempt (delivery_attempt.h) and failure_scope.h; what to do with
+// the outcomes is the queue manager's (relay/queue/delivery_engine.h).
 #pragma once
 
 #include <uv.h>
@@ -9,109 +11,82 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
-#include "dnssec/dns_answer.h"
-#include "message/envelope.h"
-#include "policy/tls_decision.h"
-#include "policy/tls_policy.h"
-#include "relay/outbound/failure_scope.h"
-#include "relay/outbound/next_hops.h"
-#include "reporting/delivery_attempt.h"
+#include "policy/domain_policy.h"
+#include "relay/outbound/delivery_attempt.h"
 
 namespace tlsrelay {
 
 class TlsContext;
-class PolicySet;
 class MtaStsProvider;
-struct RelayConfig;
+class MessagePipeline;
 namespace dns {
 class Resolver;
 }
 
-struct JobMessage {
-  std::shared_ptr<Envelope> envelope;
-  std::shared_ptr<const std::string> data;  // loaded by the job when null
-  std::vector<size_t> recipients;           // indexes into envelope->recipients to deliver now
-};
-
-// What the attempt looked like on the wire, for the accounting log and TLS reports.
-struct AttemptInfo {
-  std::string mx_host, ip;
-  AttemptTls tls;
-};
-
-// Returns the TLS client context for a decision (cached by the engine).
+// Returns the TLS client context for a decision (cached by the caller); null
+// when it cannot be built.
 using ClientTlsProvider = std::function<std::shared_ptr<TlsContext>(const TlsDecision&)>;
 
 struct JobContext {
   uv_loop_t* loop = nullptr;
-  std::shared_ptr<const RelayConfig> config;
+  AttemptSettings settings;
+  std::string smarthost;  // DeliveryConfig::smarthost; "" = MX delivery
   std::shared_ptr<const PolicySet> policies;
   ClientTlsProvider client_tls;
   dns::Resolver* resolver = nullptr;  // thread-safe; called on the thread pool
   MtaStsProvider* mta_sts = nullptr;  // thread-safe, blocking; null = MTA-STS off
+  MessagePipeline* pipeline = nullptr;
   // Reads a recovered message's data (BLOCKING: called on the thread pool).
   std::function<Result<std::string>(const std::string& queue_id)> load_data;
+  std::function<int64_t()> clock;
 };
 
 class DeliveryJob {
  public:
   struct Callbacks {
-    // Outcomes for some recipients of one message (called once per message per attempt).
-    std::function<void(JobMessage&, const std::vector<std::pair<size_t, RecipientOutcome>>&,
-                       const AttemptInfo&)>
-        results;
-    // Connection reuse: the next message for this destination, if any is ready.
+    std::function<void(DeliveryAttempt::Outcome&)> outcome;
+    // Connection reuse: the next message for this destination, if one is ready.
     std::function<std::optional<JobMessage>()> next_message;
     // The connection is idle and may be kept open: `wake` receives the next
     // message for this destination, or nullopt meaning "quit now". Returns a
-    // token for cancel_idle (when the connection goes away or its idle time ends).
+    // token for cancel_idle.
     std::function<uint64_t(std::function<void(std::optional<JobMessage>)> wake)> idle;
     std::function<void(uint64_t token)> cancel_idle;
-    // A next hop failed and the run goes on with another: the attempt is
-    // accounted for, but no recipient state changes.
-    std::function<void(const JobMessage&, const RecipientOutcome&, const AttemptInfo&)> hop_failed;
+    std::function<void(const DeliveryAttempt::HostHealth&)> host_health;
+    std::function<void(const SessionEvent&)> session_event;
     // The job is over; it deletes itself right after this returns.
-    std::function<void()> finished;
+    std::function<void(const DeliveryAttempt::Finished&)> finished;
   };
 
-  // `domain` is the recipient domain (policy domain); `destination` the queue key.
-  static void start(JobContext context, std::string domain, std::vector<JobMessage> messages,
+  // `domain` is the recipient (policy) domain; `destination` the queue key.
+  static void start(JobContext context, std::string destination, std::string domain,
+                    std::set<std::string> hosts_in_backoff, std::vector<JobMessage> messages,
                     Callbacks callbacks);
 
  private:
-  friend class OutboundConnection;
-  DeliveryJob(JobContext context, std::string domain, std::vector<JobMessage> messages, Callbacks callbacks);
+  class Link;
+  DeliveryJob(JobContext context, std::string destination, std::string domain,
+              std::set<std::string> hosts_in_backoff, std::vector<JobMessage> messages, Callbacks callbacks);
+  ~DeliveryJob();
   void resolve();
-  void onResolved();
-  void tryNextTarget();
-  void connectionDone();  // the current connection is gone; continue with the next target or finish
-  void failAll(const RecipientOutcome& outcome, const AttemptInfo& info);
-  void finish();
-  TlsDecision decideTls(const JobTarget& target) const;
-  void skipTarget(const JobTarget& target, const TlsDecision& decision);
+  void onResolved(NextHops hops);
+  void drive();
 
   JobContext ctx_;
-  std::string domain_;
-  std::vector<JobMessage> pending_;  // messages not yet finished on any connection
+  std::string destination_, domain_;
+  std::set<std::string> hosts_in_backoff_;
+  std::vector<JobMessage> messages_;
   Callbacks callbacks_;
-
-  // Resolution result.
-  std::vector<JobTarget> targets_;
-  StsInput sts_;           // the domain's MTA-STS state
-  MessageTlsFlags flags_;  // shared by every message of the job (the queue key splits by TLS class)
-  std::optional<RecipientOutcome> terminal_;
-  std::string terminal_result_type_;  // "dnssec-invalid" when bogus DNS left no hop  // null MX, no such
-                                      // domain, DNS failure
-  size_t next_target_ = 0;
-  bool retry_without_tls_ = false;  // opportunistic TLS failed on this target: once more in clear
-  RecipientOutcome last_failure_ = transientFailure("no delivery attempt was made");
-  AttemptInfo last_info_;
-  std::optional<std::pair<RecipientOutcome, AttemptInfo>> requiretls_failure_;  // last TLS refusal of a hop
-  int messages_sent_ = 0;
+  std::unique_ptr<DeliveryAttempt> attempt_;
+  std::unique_ptr<Link> link_;  // the current connection, if any
+  uint64_t idle_token_ = 0;
+  bool driving_ = false;
+  std::shared_ptr<bool> alive_;  // for pipeline completions that outlive the job
 };
 
 }  // namespace tlsrelay

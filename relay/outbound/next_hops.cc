@@ -7,7 +7,6 @@
 #include "common/host_port.h"
 #include "dnssec/mx_resolution.h"
 #include "dnssec/resolver.h"
-#include "relay/config/config.h"
 
 namespace tlsrelay {
 namespace {
@@ -34,7 +33,8 @@ void lookUpTlsa(dns::Resolver& resolver, NextHops& hops) {
 void resolveSmarthost(const std::string& smarthost, dns::Resolver& resolver, NextHops& hops) {
   auto hp = parseHostPort(smarthost, 25);
   if (!hp.ok()) {
-    hops.terminal = transientFailure("bad smarthost: " + hp.error().message, "4.3.5");
+    hops.terminal = transientFailure("bad smarthost: " + hp.error().message, status::kSystemConfig,
+                                     FailureCause::Local);
     return;
   }
   if (IpAddress::parse(hp->host)) {
@@ -53,7 +53,8 @@ void resolveSmarthost(const std::string& smarthost, dns::Resolver& resolver, Nex
     }
   if (hops.targets.empty()) {
     hops.terminal = transientFailure(
-        "smarthost " + hp->host + " has no usable address (" + dns::toString(addrs.outcome) + ")", "4.4.3");
+        "smarthost " + hp->host + " has no usable address (" + dns::toString(addrs.outcome) + ")",
+        status::kRoutingFailure, FailureCause::Dns);
     return;
   }
   lookUpTlsa(resolver, hops);
@@ -61,11 +62,25 @@ void resolveSmarthost(const std::string& smarthost, dns::Resolver& resolver, Nex
 
 }  // namespace
 
-NextHops resolveNextHops(const RelayConfig& config, dns::Resolver& resolver, MtaStsProvider* mta_sts,
+NextHops resolveNextHops(const std::string& smarthost, dns::Resolver& resolver, MtaStsProvider* mta_sts,
                          const std::string& domain, const std::function<uint32_t()>& random) {
   NextHops hops;
-  if (!config.delivery.smarthost.empty()) {
-    resolveSmarthost(config.delivery.smarthost, resolver, hops);
+  if (!smarthost.empty()) {
+    resolveSmarthost(smarthost, resolver, hops);
+    return hops;
+  }
+  if (isAddressLiteral(domain)) {
+    // RFC 5321 §4.1.3: the literal is the host; no MX, TLSA or MTA-STS exists
+    // for it, so TLS can only be opportunistic (or what the policy file says).
+    auto ip = addressLiteralIp(domain);
+    if (!ip) {
+      hops.terminal = permanentFailure("malformed address literal " + domain, status::kBadDestinationSystem,
+                                       FailureCause::Dns);
+      return hops;
+    }
+    JobTarget t{*ip, *ip, 25};
+    t.ip_literal = true;
+    hops.targets.push_back(std::move(t));
     return hops;
   }
   hops.mx = resolver.lookupMx(domain);
@@ -73,17 +88,21 @@ NextHops resolveNextHops(const RelayConfig& config, dns::Resolver& resolver, Mta
   switch (plan.kind) {
     case dns::MxPlan::Kind::NullMx:
       // RFC 7505 §3: the domain accepts no mail; fail at once.
-      hops.terminal = permanentFailure("domain " + domain + " does not accept mail (null MX)", "5.1.10");
+      hops.terminal = permanentFailure("domain " + domain + " does not accept mail (null MX)", status::kNullMx,
+                                       FailureCause::Dns);
       return hops;
     case dns::MxPlan::Kind::NoSuchDomain:
-      hops.terminal = permanentFailure("domain " + domain + " does not exist", "5.1.2");
+      hops.terminal = permanentFailure("domain " + domain + " does not exist", status::kBadDestinationSystem,
+                                       FailureCause::Dns);
       return hops;
     case dns::MxPlan::Kind::TempFail:
-      hops.terminal = transientFailure("MX lookup for " + domain + " failed: " + plan.why, "4.4.3");
+      hops.terminal = transientFailure("MX lookup for " + domain + " failed: " + plan.why,
+                                       status::kRoutingFailure, FailureCause::Dns);
       return hops;
     case dns::MxPlan::Kind::Bogus:
-      hops.terminal = transientFailure("DNSSEC validation failed for " + domain + ": " + plan.why, "4.7.5");
-      hops.terminal_result_type = "dnssec-invalid";
+      hops.terminal = transientFailure("DNSSEC validation failed for " + domain + ": " + plan.why,
+                                       status::kCryptoFailure, FailureCause::Dns);
+      hops.terminal_result = TlsResultType::DnssecInvalid;
       return hops;
     case dns::MxPlan::Kind::Hosts:
       break;
@@ -105,13 +124,32 @@ NextHops resolveNextHops(const RelayConfig& config, dns::Resolver& resolver, Mta
   if (hops.targets.empty()) {
     hops.terminal = transientFailure(
         "no usable address for any MX of " + domain + (last_why.empty() ? "" : " (" + last_why + ")"),
-        bogus ? "4.7.5" : "4.4.3");
-    if (bogus) hops.terminal_result_type = "dnssec-invalid";
+        bogus ? status::kCryptoFailure : status::kRoutingFailure, FailureCause::Dns);
+    if (bogus) hops.terminal_result = TlsResultType::DnssecInvalid;
     return hops;
   }
   lookUpTlsa(resolver, hops);
   if (mta_sts != nullptr) hops.sts = mta_sts->lookup(domain, &hops.sts_trace);
   return hops;
+}
+
+bool isAddressLiteral(std::string_view domain) {
+  return !domain.empty() && domain.front() == '[';
+}
+
+std::optional<std::string> addressLiteralIp(std::string_view domain) {
+  if (domain.size() < 3 || domain.front() != '[' || domain.back() != ']') return std::nullopt;
+  std::string_view inner = domain.substr(1, domain.size() - 2);
+  // RFC 5321 §4.1.3: IPv6-address-literal = "IPv6:" IPv6-addr (the tag is case-insensitive).
+  const bool v6 = inner.size() > 5 && (inner.substr(0, 5) == "IPv6:" || inner.substr(0, 5) == "ipv6:" ||
+                                       inner.substr(0, 5) == "IPV6:");
+  if (v6) inner.remove_prefix(5);
+  auto ip = IpAddress::parse(std::string(inner));
+  if (!ip) return std::nullopt;
+  // An IPv4 literal needs no tag and an IPv6 one must have it; a general
+  // address literal (another tag) is not an address we can connect to.
+  if (ip->is_v4 == v6) return std::nullopt;
+  return std::string(inner);
 }
 
 DecisionInput decisionInputFor(const JobTarget& target, const std::string& domain, const StsInput& sts,

@@ -9,16 +9,17 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dnssec/dns_answer.h"
 #include "policy/tls_policy.h"
+#include "policy/tls_report.h"
 #include "relay/mta_sts/mta_sts_provider.h"
 #include "relay/outbound/failure_scope.h"
 
 namespace tlsrelay {
 
-struct RelayConfig;
 namespace dns {
 class Resolver;
 }
@@ -37,8 +38,8 @@ struct JobTarget {
 struct NextHops {
   std::vector<JobTarget> targets;            // in the order to try
   StsInput sts;                              // the recipient domain's MTA-STS state (MX delivery only)
-  std::optional<RecipientOutcome> terminal;  // null MX, no such domain, DNS failure: no hop to try
-  std::string terminal_result_type;          // "dnssec-invalid" when bogus DNS data left no hop
+  std::optional<RecipientOutcome> terminal;     // null MX, no such domain, DNS failure: no hop to try
+  std::optional<TlsResultType> terminal_result;  // dnssec-invalid when bogus DNS data left no hop
 
   // The answers behind the plan, for `policy explain`.
   dns::MxAnswer mx;
@@ -51,9 +52,18 @@ struct NextHops {
   StsTrace sts_trace;
 };
 
+// `smarthost` ("host:port", "" = MX delivery) as in DeliveryConfig. A domain
+// that is an address literal ("[192.0.2.9]", "[IPv6:2001:db8::1]") is its own
+// next hop on port 25 (RFC 5321 §4.1.3); nothing is looked up for it.
 // `random` shuffles MX hosts of equal preference. `mta_sts` may be null (off).
-NextHops resolveNextHops(const RelayConfig& config, dns::Resolver& resolver, MtaStsProvider* mta_sts,
+NextHops resolveNextHops(const std::string& smarthost, dns::Resolver& resolver, MtaStsProvider* mta_sts,
                          const std::string& domain, const std::function<uint32_t()>& random);
+
+// The IP address of an address-literal domain ("[192.0.2.9]" -> "192.0.2.9",
+// "[IPv6:2001:db8::1]" -> "2001:db8::1"); nullopt when `domain` is not one or
+// the literal is malformed. RFC 5321 §4.1.3.
+std::optional<std::string> addressLiteralIp(std::string_view domain);
+bool isAddressLiteral(std::string_view domain);  // starts with '[' (well formed or not)
 
 // The decision inputs for one hop of a destination.
 DecisionInput decisionInputFor(const JobTarget& target, const std::string& domain, const StsInput& sts,

@@ -6,14 +6,15 @@
 #include <random>
 
 #include "common/log.h"
+#include "common/session_id.h"
 #include "message/dsn_builder.h"
 #include "policy/domain_policy.h"
-#include "relay/config/config.h"
-#include "relay/queue/queue_id.h"
+#include "relay/outbound/client_tls_cache.h"
+#include "relay/outbound/message_pipeline.h"
 #include "relay/queue/retry_schedule.h"
 #include "relay/queue/spool.h"
 #include "relay/queue/spool_committer.h"
-#include "relay/tls/tls_context.h"
+#include "reporting/observer_queue.h"
 
 namespace tlsrelay {
 namespace {
@@ -21,17 +22,18 @@ namespace {
 std::string domainOf(const std::string& address) {
   auto at = address.rfind('@');
   std::string d = at == std::string::npos ? std::string() : address.substr(at + 1);
-  std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (char& c : d)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return d;
 }
 
-RetryPolicy retryPolicyOf(const RelayConfig& c) {
+RetryPolicy retryPolicyOf(const DeliveryConfig& c) {
   RetryPolicy p;
-  p.initial = c.delivery.retry.initial;
-  p.multiplier = c.delivery.retry.multiplier;
-  p.max_interval = c.delivery.retry.max_interval;
-  p.max_lifetime = c.delivery.retry.max_lifetime;
-  p.delay_notice = c.delivery.retry.delay_notice;
+  p.initial = c.retry.initial;
+  p.multiplier = c.retry.multiplier;
+  p.max_interval = c.retry.max_interval;
+  p.max_lifetime = c.retry.max_lifetime;
+  p.delay_notice = c.retry.delay_notice;
   return p;
 }
 
@@ -40,15 +42,24 @@ double uniformRandom() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
+int64_t unixNow() {
+  return static_cast<int64_t>(::time(nullptr));
+}
+
 }  // namespace
 
 DeliveryEngine::DeliveryEngine(uv_loop_t* loop, Spool* spool, SpoolCommitter* committer,
-                               dns::Resolver* resolver, std::vector<DeliveryObserver*> observers)
+                               dns::Resolver* resolver, ObserverQueue* events,
+                               std::vector<std::shared_ptr<MessageStage>> stages)
     : loop_(loop),
       spool_(spool),
       committer_(committer),
       resolver_(resolver),
-      observers_(std::move(observers)) {
+      events_(events),
+      pipeline_(std::make_unique<MessagePipeline>(loop, std::move(stages))),
+      local_(
+          committer, [this](std::shared_ptr<Envelope> e, std::shared_ptr<const std::string> d) { enqueue(e, d); },
+          unixNow) {
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
 }
@@ -58,21 +69,22 @@ DeliveryEngine::~DeliveryEngine() {
 }
 
 int64_t DeliveryEngine::now() const {
-  return static_cast<int64_t>(::time(nullptr));
+  return unixNow();
 }
 
-void DeliveryEngine::configure(std::shared_ptr<const RelayConfig> config,
+void DeliveryEngine::configure(std::shared_ptr<const DeliveryConfig> config,
                                std::shared_ptr<const PolicySet> policies) {
   bool first = !config_;
   config_ = std::move(config);
   policies_ = std::move(policies);
-  client_tls_cache_.clear();  // CA bundle or client certificates may have changed
+  // The CA bundle or client certificates may have changed.
+  client_tls_ = std::make_unique<ClientTlsCache>(config_->ca_bundle);
+  health_.configure(config_->backoff);
   if (first) {
     DestinationQueues::Limits limits;
     limits.max_connections_per_destination =
-        static_cast<uint32_t>(std::max(1, config_->delivery.max_connections_per_destination));
-    limits.max_messages_per_batch =
-        static_cast<size_t>(std::max(1, config_->delivery.max_messages_per_connection));
+        static_cast<uint32_t>(std::max(1, config_->max_connections_per_destination));
+    limits.max_messages_per_batch = static_cast<size_t>(std::max(1, config_->max_messages_per_connection));
     queues_ = DestinationQueues(limits);
   }
   pump();
@@ -80,7 +92,7 @@ void DeliveryEngine::configure(std::shared_ptr<const RelayConfig> config,
 
 std::string DeliveryEngine::destinationOf(const std::string& recipient, const MessageFlags& flags) const {
   return destinationKey(domainOf(recipient), tlsClassOf(flags.requiretls, flags.tls_required_no),
-                        config_->delivery.smarthost);
+                        config_->smarthost);
 }
 
 void DeliveryEngine::enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data) {
@@ -165,20 +177,21 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
   ++active_jobs_;
   JobContext ctx;
   ctx.loop = loop_;
-  ctx.config = config_;
+  ctx.settings.helo_name = config_->helo_name;
+  ctx.settings.max_messages_per_connection = config_->max_messages_per_connection;
+  ctx.settings.connect_timeout = config_->connect_timeout;
+  ctx.settings.new_session_id = newSessionId;
+  ctx.smarthost = config_->smarthost;
   ctx.policies = policies_;
-  ctx.client_tls = [this](const TlsDecision& d) { return clientTls(d); };
+  ctx.client_tls = [this](const TlsDecision& d) { return client_tls_->get(d); };
   ctx.resolver = resolver_;
   ctx.mta_sts = mta_sts_;
+  ctx.pipeline = pipeline_.get();
   ctx.load_data = [spool = spool_](const std::string& id) { return spool->readData(id); };
+  ctx.clock = unixNow;
   DeliveryJob::Callbacks cb;
-  cb.results = [this](JobMessage& m, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
-                      const AttemptInfo& info) { applyResults(m, outcomes, info); };
+  cb.outcome = [this](DeliveryAttempt::Outcome& o) { onOutcome(o); };
   cb.next_message = [this, destination]() { return takeMessage(destination); };
-  cb.hop_failed = [this](const JobMessage& m, const RecipientOutcome& outcome, const AttemptInfo& info) {
-    for (size_t i : m.recipients)
-      observeAttempt(*m.envelope, i, AttemptResult::Deferred, outcome.status, outcome.response, info);
-  };
   cb.idle = [this, destination](std::function<void(std::optional<JobMessage>)> wake) {
     uint64_t token = ++next_idle_token_;
     idle_[destination].push_back(IdleConnection{token, std::move(wake)});
@@ -193,8 +206,15 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
                list.end());
     if (list.empty()) idle_.erase(it);
   };
-  cb.finished = [this, destination] {
+  cb.host_health = [this](const DeliveryAttempt::HostHealth& h) {
+    health_.hostResult(h.host, h.reachable, h.error, now());
+  };
+  cb.session_event = [this](const SessionEvent& e) {
+    if (events_) events_->post(e);
+  };
+  cb.finished = [this, destination](const DeliveryAttempt::Finished& f) {
     --active_jobs_;
+    runEnded(destination, f);
     queues_.release(destination);
     if (draining_ && active_jobs_ == 0 && drained_) {
       auto done = std::move(drained_);
@@ -203,7 +223,26 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
     }
     pump();
   };
-  DeliveryJob::start(std::move(ctx), domain, std::move(messages), std::move(cb));
+  DeliveryJob::start(std::move(ctx), destination, domain, health_.hostsInBackoff(now()), std::move(messages),
+                     std::move(cb));
+}
+
+void DeliveryEngine::runEnded(const std::string& destination, const DeliveryAttempt::Finished& f) {
+  const bool was_held = queues_.heldUntil(destination) != 0;
+  int64_t until = health_.runEnded(destination, f.unreachable, f.connected, f.last_error, now());
+  queues_.hold(destination, until);
+  if (until != 0 && log::enabled(log::Level::Info))
+    log::info("delivery", "destination in backoff after connection failures",
+              {{"destination", destination},
+               {"until", std::to_string(until)},
+               {"seconds", std::to_string(until - now())},
+               {"error", f.last_error}});
+  else if (until == 0 && was_held)
+    log::info("delivery", "destination reachable again", {{"destination", destination}});
+}
+
+std::vector<DestinationHealth::State> DeliveryEngine::health() const {
+  return health_.list(now());
 }
 
 // Open idle connections get ready work for their destination before any new
@@ -251,47 +290,35 @@ std::optional<JobMessage> DeliveryEngine::takeMessage(const std::string& destina
   return std::nullopt;
 }
 
-std::shared_ptr<TlsContext> DeliveryEngine::clientTls(const TlsDecision& d) {
-  std::string key = d.client_certificate + "\n" + d.client_key + "\n" + d.ciphers + "\n" + d.min_tls_version;
-  auto it = client_tls_cache_.find(key);
-  if (it != client_tls_cache_.end()) return it->second;
-  ClientTlsSettings s;
-  s.ca_bundle = config_->delivery.ca_bundle;
-  s.client_certificate = d.client_certificate;
-  s.client_key = d.client_key;
-  s.ciphers = d.ciphers;
-  if (!d.min_tls_version.empty()) s.min_tls_version = d.min_tls_version;
-  auto ctx = TlsContext::makeClient(s);
-  if (!ctx.ok()) {
-    log::error("tls", "cannot build TLS client context",
-               {{"policy", d.policy_source}, {"error", ctx.error().message}});
-    return nullptr;
-  }
-  client_tls_cache_[key] = ctx.value();
-  return ctx.value();
-}
-
 void DeliveryEngine::observeAttempt(const Envelope& env, size_t index, AttemptResult result,
-                                    const std::string& status, const std::string& response,
-                                    const AttemptInfo& info) {
-  DeliveryAttempt a;
+                                    const RecipientOutcome& outcome,
+                                    const std::shared_ptr<const SessionRecord>& session) {
+  if (!events_) return;
+  RecipientAttempt a;
   a.time = now();
   a.queue_id = env.queue_id;
   a.sender = env.mail_from;
   a.recipient = env.recipients[index].address;
-  a.domain = domainOf(a.recipient);
-  a.mx_host = info.mx_host;
-  a.ip = info.ip;
   a.result = result;
-  a.dsn_status = status;
-  a.response = response;
-  a.tls = info.tls;
-  for (auto* o : observers_) o->onAttempt(a);
+  a.status = outcome.status;
+  a.response = outcome.response;
+  a.session = session;
+  events_->post(std::move(a));
 }
 
-void DeliveryEngine::applyResults(JobMessage& message,
-                                  const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
-                                  const AttemptInfo& info) {
+void DeliveryEngine::onOutcome(DeliveryAttempt::Outcome& o) {
+  if (o.final) {
+    applyResults(o.message, o.results, o.session);
+    return;
+  }
+  // A hop failed and the run goes on with another: accounted for, no state change.
+  for (const auto& r : o.results)
+    if (r.index < o.message.envelope->recipients.size())
+      observeAttempt(*o.message.envelope, r.index, AttemptResult::Deferred, r.outcome, o.session);
+}
+
+void DeliveryEngine::applyResults(JobMessage& message, const std::vector<RecipientResult>& results,
+                                  const std::shared_ptr<const SessionRecord>& session) {
   Envelope& env = *message.envelope;
   const std::string id = env.queue_id;
   auto it = messages_.find(id);
@@ -300,28 +327,20 @@ void DeliveryEngine::applyResults(JobMessage& message,
   if (!entry.data && message.data) entry.data = message.data;
   int64_t t = now();
   RetryPolicy retry = retryPolicyOf(*config_);
-  std::vector<std::pair<size_t, std::string>> failed;
+  std::vector<std::pair<size_t, EnhancedStatus>> failed;
   WorkItem retry_item;
   retry_item.queue_id = id;
-  for (const auto& [index, outcome] : outcomes) {
+  for (const auto& [index, given] : results) {
     if (index >= env.recipients.size()) continue;
     Recipient& r = env.recipients[index];
     --entry.in_flight;
     ++r.attempts;
+    RecipientOutcome outcome = given;
+    if (outcome.verdict == RecipientVerdict::Retry && expired(retry, env.received_at, t))
+      outcome = expiryFailure(outcome, static_cast<int64_t>(retry.max_lifetime.count()), env.flags.requiretls);
     r.last_response = outcome.response;
-    RecipientVerdict verdict = outcome.verdict;
-    std::string status = outcome.status;
-    std::string response = outcome.response;
-    if (verdict == RecipientVerdict::Retry && expired(retry, env.received_at, t)) {
-      RecipientOutcome final_outcome =
-          expiryFailure(outcome, static_cast<int64_t>(retry.max_lifetime.count()), env.flags.requiretls);
-      verdict = final_outcome.verdict;
-      status = final_outcome.status;
-      response = final_outcome.response;
-      r.last_response = response;
-    }
     AttemptResult result = AttemptResult::Deferred;
-    switch (verdict) {
+    switch (outcome.verdict) {
       case RecipientVerdict::Delivered:
         r.state = RecipientState::Delivered;
         result = AttemptResult::Delivered;
@@ -329,41 +348,47 @@ void DeliveryEngine::applyResults(JobMessage& message,
       case RecipientVerdict::Fail:
         r.state = RecipientState::Failed;
         result = AttemptResult::Bounced;
-        failed.emplace_back(index, status);
+        failed.emplace_back(index, outcome.status);
         break;
       case RecipientVerdict::Retry:
         retry_item.recipients.push_back(static_cast<uint32_t>(index));
         break;
     }
-    observeAttempt(env, index, result, status, response, info);
+    observeAttempt(env, index, result, outcome, session);
     if (log::enabled(log::Level::Info))
       log::info("delivery", toString(result),
                 {{"id", id},
+                 {"session", session->session_id},
                  {"to", r.address},
-                 {"mx", info.mx_host},
-                 {"ip", info.ip},
-                 {"status", status},
-                 {"tls", info.tls.protocol},
-                 {"response", response}});
+                 {"mx", session->mx_host},
+                 {"ip", session->ip},
+                 {"status", outcome.status.toString()},
+                 {"tls", session->protocol},
+                 {"response", outcome.response}});
   }
   // A failed recipient's state is written only once its DSN is durable, so a
   // crash in between re-fails it (a second DSN) rather than losing the notice.
-  if (!failed.empty()) sendBounce(env, failed, false, [this, id] { persistState(id); });
+  if (!failed.empty()) sendNotice(env, failed, false, [this, id] { persistState(id); });
   if (!retry_item.recipients.empty()) {
     uint32_t attempts = 0;
     for (uint32_t i : retry_item.recipients) attempts = std::max(attempts, env.recipients[i].attempts);
     env.next_attempt_at = nextAttemptTime(retry, attempts, env.received_at, t, uniformRandom);
     if (delayNoticeDue(retry, env.received_at, t, env.delay_notified)) {
       env.delay_notified = true;
-      std::vector<std::pair<size_t, std::string>> delayed;
-      for (uint32_t i : retry_item.recipients) delayed.emplace_back(i, "4.0.0");
-      sendBounce(env, delayed, true);
+      std::vector<std::pair<size_t, EnhancedStatus>> delayed;
+      for (uint32_t i : retry_item.recipients) delayed.emplace_back(i, status::kTransient);
+      sendNotice(env, delayed, true);
     }
     retry_item.destination = destinationOf(env.recipients[retry_item.recipients.front()].address, env.flags);
     queues_.defer(std::move(retry_item), env.next_attempt_at);
-    entry.data.reset();  // reloaded from the spool on the next attempt
+    dropData(entry);  // reloaded from the spool on the next attempt
   }
   if (failed.empty()) persistState(id);
+}
+
+void DeliveryEngine::dropData(Entry& entry) {
+  entry.data.reset();
+  pipeline_->forget(entry.envelope->queue_id);
 }
 
 void DeliveryEngine::persistState(const std::string& id) {
@@ -401,6 +426,7 @@ void DeliveryEngine::afterUpdate(const std::string& id) {
 
 void DeliveryEngine::finishMessage(const std::string& id) {
   messages_.erase(id);
+  pipeline_->forget(id);
   struct RemoveWork {
     uv_work_t work;
     Spool* spool;
@@ -420,9 +446,9 @@ void DeliveryEngine::finishMessage(const std::string& id) {
       [](uv_work_t* req, int) { delete static_cast<RemoveWork*>(req->data); });
 }
 
-void DeliveryEngine::sendBounce(const Envelope& original,
-                                const std::vector<std::pair<size_t, std::string>>& failed, bool delay_notice,
-                                std::function<void()> after_stored) {
+void DeliveryEngine::sendNotice(const Envelope& original,
+                                const std::vector<std::pair<size_t, EnhancedStatus>>& recipients,
+                                bool delay_notice, std::function<void()> after_stored) {
   if (!shouldBounce(original)) {
     log::info("delivery", "no bounce for a bounce or null sender", {{"id", original.queue_id}});
     if (after_stored) after_stored();
@@ -432,9 +458,8 @@ void DeliveryEngine::sendBounce(const Envelope& original,
   // Callers load the data first (delivery runs carry it; operator bounces read
   // it on the thread pool); without it the DSN still goes, without the copy.
   std::shared_ptr<const std::string> data = it != messages_.end() ? it->second.data : nullptr;
-  if (!data) data = std::make_shared<const std::string>();
   DsnInput in;
-  in.reporting_mta = config_->hostname;
+  in.reporting_mta = config_->helo_name;
   in.original_queue_id = original.queue_id;
   in.original_sender = original.mail_from;
   in.envid = original.envid;
@@ -442,14 +467,14 @@ void DeliveryEngine::sendBounce(const Envelope& original,
   in.arrival_date = original.received_at;
   in.now = now();
   in.requiretls_original = original.flags.requiretls;
-  for (const auto& [i, status] : failed) {
+  for (const auto& [i, status] : recipients) {
     const Recipient& r = original.recipients[i];
     if (!recipientWantsNotice(r, delay_notice)) continue;  // RFC 3461 NOTIFY
     DsnRecipient d;
     d.address = r.address;
     d.orcpt = r.orcpt;
     d.action = delay_notice ? "delayed" : "failed";
-    d.status = status;
+    d.status = status.toString();
     d.diagnostic = r.last_response;
     in.recipients.push_back(std::move(d));
   }
@@ -457,41 +482,35 @@ void DeliveryEngine::sendBounce(const Envelope& original,
     if (after_stored) after_stored();
     return;
   }
-  in.original_message = *data;
+  if (data) in.original_message = *data;
   in.boundary_seed = original.queue_id;
   DsnMessage built = buildDsn(in);
-  auto dsn = std::make_shared<std::string>(std::move(built.data));
 
-  auto bounce = std::make_shared<Envelope>();
-  bounce->queue_id = newQueueId();
-  bounce->mail_from = "";  // RFC 3464 §2 / RFC 5321 §4.5.5: null reverse-path
-  Recipient to;
-  to.address = original.mail_from;
-  bounce->recipients.push_back(to);
-  bounce->flags.is_bounce = true;
+  LocalMessage notice;
+  notice.mail_from = "";  // RFC 3464 §2 / RFC 5321 §4.5.5: null reverse-path
+  notice.recipients = {original.mail_from};
+  notice.data = std::move(built.data);
+  notice.flags.is_bounce = true;
   // RFC 8689 §5: the notice about a REQUIRETLS message travels under REQUIRETLS too.
-  bounce->flags.requiretls = built.requiretls;
-  bounce->flags.body_8bit = built.body_8bit;
-  bounce->flags.smtputf8 = built.smtputf8;
-  bounce->received_at = now();
-  bounce->size = dsn->size();
-  std::shared_ptr<const std::string> dsn_data = dsn;
-  committer_->store(
-      bounce, dsn_data,
-      [this, bounce, dsn_data, orig = original.queue_id, after = std::move(after_stored)](const Status& s) {
-        if (after) after();
-        if (!s.ok()) {
-          log::error("spool", "cannot store DSN", {{"id", orig}, {"error", s.error().message}});
-          return;
-        }
-        log::info("delivery", "DSN queued",
-                  {{"id", bounce->queue_id}, {"original", orig}, {"to", bounce->recipients[0].address}});
-        enqueue(bounce, dsn_data);
-      });
+  notice.flags.requiretls = built.requiretls;
+  notice.flags.body_8bit = built.body_8bit;
+  notice.flags.smtputf8 = built.smtputf8;
+  local_.submit(std::move(notice), [orig = original.queue_id, to = original.mail_from,
+                                    after = std::move(after_stored)](const Result<std::string>& id) {
+    if (after) after();
+    if (id.ok())
+      log::info("delivery", "DSN queued", {{"id", id.value()}, {"original", orig}, {"to", to}});
+    else
+      log::error("spool", "cannot store DSN", {{"id", orig}, {"error", id.error().message}});
+  });
 }
 
 void DeliveryEngine::flush() {
   int64_t t = now();
+  // The operator says try now: destination backoff ends too.
+  for (const auto& s : health_.list(t))
+    if (!s.host) queues_.hold(s.name, 0);
+  health_.clear();
   for (auto& [id, e] : messages_) {
     e.envelope->next_attempt_at = 0;
     queues_.readyNow(id, t);
@@ -557,14 +576,14 @@ void DeliveryEngine::failPendingByOperator(const std::string& id) {
   auto it = messages_.find(id);
   if (it == messages_.end()) return;
   Envelope& env = *it->second.envelope;
-  std::vector<std::pair<size_t, std::string>> failed;
+  std::vector<std::pair<size_t, EnhancedStatus>> failed;
   for (size_t i = 0; i < env.recipients.size(); ++i) {
     if (env.recipients[i].state != RecipientState::Pending) continue;
     env.recipients[i].state = RecipientState::Failed;
     env.recipients[i].last_response = "bounced by the operator";
-    failed.emplace_back(i, "5.0.0");
+    failed.emplace_back(i, status::kPermanent);
   }
-  sendBounce(env, failed, false, [this, id] { persistState(id); });
+  sendNotice(env, failed, false, [this, id] { persistState(id); });
   log::info("queue", "message bounced by operator", {{"id", id}});
 }
 

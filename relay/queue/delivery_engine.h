@@ -1,7 +1,10 @@
 // The queue manager: holds every queued message, schedules delivery runs per
-// destination (concurrency limits, retry times), applies each recipient's
-// outcome (delivered / retry / fail), persists state, and makes bounces and
-// delay notices. One instance per daemon, on the loop thread.
+// destination (concurrency limits, retry times, destination backoff), applies
+// each recipient's final outcome (delivered / retry / fail), persists state,
+// and makes bounces and delay notices — submitted through the same local
+// submission path as any message the relay generates. Delivery events go to
+// the observers through an ObserverQueue, off the loop thread. One instance
+// per daemon, on the loop thread.
 #pragma once
 
 #include <uv.h>
@@ -14,9 +17,12 @@
 
 #include "common/result.h"
 #include "message/envelope.h"
+#include "message/stage.h"
 #include "relay/outbound/delivery_job.h"
+#include "relay/queue/destination_health.h"
 #include "relay/queue/destination_queues.h"
-#include "reporting/delivery_attempt.h"
+#include "relay/queue/local_submission.h"
+#include "reporting/delivery_events.h"
 
 namespace tlsrelay {
 
@@ -24,30 +30,38 @@ class Spool;
 class SpoolCommitter;
 class PolicySet;
 class MtaStsProvider;
-class TlsContext;
-struct RelayConfig;
+class ClientTlsCache;
+class MessagePipeline;
+class ObserverQueue;
 namespace dns {
 class Resolver;
 }
 
 class DeliveryEngine {
  public:
+  // `events` may be null (no observers). Stages run in order just before
+  // transmission (message/stage.h).
   DeliveryEngine(uv_loop_t* loop, Spool* spool, SpoolCommitter* committer, dns::Resolver* resolver,
-                 std::vector<DeliveryObserver*> observers);
+                 ObserverQueue* events, std::vector<std::shared_ptr<MessageStage>> stages = {});
   ~DeliveryEngine();
 
-  void configure(std::shared_ptr<const RelayConfig> config, std::shared_ptr<const PolicySet> policies);
+  void configure(std::shared_ptr<const DeliveryConfig> config, std::shared_ptr<const PolicySet> policies);
   // MTA-STS lookups for delivery jobs (null = MTA-STS off). Must outlive the engine.
   void setMtaSts(MtaStsProvider* provider) { mta_sts_ = provider; }
   // A message that is durably spooled; `data` may be null (loaded when needed).
   void enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data);
+  // Messages the relay makes itself (DSNs now; TLS reports, key replies later).
+  LocalSubmission& localSubmission() { return local_; }
 
-  void flush();                                 // every deferred message: try now
+  void flush();                                 // every deferred message and destination: try now
   Status deleteMessage(const std::string& id);  // drop without notice
   Status bounceMessage(const std::string& id);  // fail all pending recipients now (DSN to sender)
   void drain(std::function<void()> done);       // start nothing new; `done` when active runs end
   size_t queuedMessages() const { return messages_.size(); }
   size_t activeJobs() const { return active_jobs_; }
+  // Destinations and hosts with connection failures on record (queue list).
+  std::vector<DestinationHealth::State> health() const;
+  const MessagePipeline& pipeline() const { return *pipeline_; }
 
  private:
   struct Entry {
@@ -60,33 +74,38 @@ class DeliveryEngine {
   void armTimer();
   std::optional<JobMessage> takeMessage(const std::string& destination);
   void startJob(const std::string& destination, std::vector<WorkItem> items);
-  void applyResults(JobMessage& message, const std::vector<std::pair<size_t, RecipientOutcome>>& outcomes,
-                    const AttemptInfo& info);
-  void observeAttempt(const Envelope& env, size_t index, AttemptResult result, const std::string& status,
-                      const std::string& response, const AttemptInfo& info);
+  void onOutcome(DeliveryAttempt::Outcome& outcome);
+  void applyResults(JobMessage& message, const std::vector<RecipientResult>& results,
+                    const std::shared_ptr<const SessionRecord>& session);
+  void observeAttempt(const Envelope& env, size_t index, AttemptResult result, const RecipientOutcome& outcome,
+                      const std::shared_ptr<const SessionRecord>& session);
+  void runEnded(const std::string& destination, const DeliveryAttempt::Finished& finished);
   void afterUpdate(const std::string& id);
-  void sendBounce(const Envelope& original, const std::vector<std::pair<size_t, std::string>>& failed,
+  void sendNotice(const Envelope& original, const std::vector<std::pair<size_t, EnhancedStatus>>& recipients,
                   bool delay_notice, std::function<void()> after_stored = {});
   void persistState(const std::string& id);
   void failPendingByOperator(const std::string& id);
+  void dropData(Entry& entry);
   void finishMessage(const std::string& id);
   // The queue key (domain or smarthost, split by TLS class); the job's policy
-  // domain is always domainOf(recipient), never this key.
+  // domain is always the recipient's domain, never this key.
   std::string destinationOf(const std::string& recipient, const MessageFlags& flags) const;
-  std::shared_ptr<TlsContext> clientTls(const TlsDecision& decision);
   int64_t now() const;
 
   uv_loop_t* loop_;
   Spool* spool_;
   SpoolCommitter* committer_;
   dns::Resolver* resolver_;
+  ObserverQueue* events_;
   MtaStsProvider* mta_sts_ = nullptr;
-  std::vector<DeliveryObserver*> observers_;
-  std::shared_ptr<const RelayConfig> config_;
+  std::shared_ptr<const DeliveryConfig> config_;
   std::shared_ptr<const PolicySet> policies_;
-  std::map<std::string, std::shared_ptr<TlsContext>> client_tls_cache_;
+  std::unique_ptr<ClientTlsCache> client_tls_;
+  std::unique_ptr<MessagePipeline> pipeline_;
+  LocalSubmission local_;
   std::map<std::string, Entry> messages_;
   DestinationQueues queues_;
+  DestinationHealth health_;
   struct IdleConnection {
     uint64_t token;
     std::function<void(std::optional<JobMessage>)> wake;

@@ -79,7 +79,7 @@ void DestinationQueues::reschedule(const std::string& name, Destination& d) {
     return;
   }
   if (d.place == Place::Ring) return;  // already waiting its turn
-  int64_t earliest = d.items.begin()->first;
+  int64_t earliest = std::max(d.items.begin()->first, heldUntil(name));
   if (d.place == Place::Timeline) {
     if (d.timeline_key == earliest) return;
     timeline_.erase({d.timeline_key, name});
@@ -120,6 +120,24 @@ void DestinationQueues::add(WorkItem item) {
   reschedule(it->first, d);
 }
 
+void DestinationQueues::hold(const std::string& destination, int64_t until) {
+  if (until <= 0) {
+    if (holds_.erase(destination) == 0) return;
+  } else {
+    holds_[destination] = until;
+  }
+  auto it = dests_.find(destination);
+  if (it == dests_.end()) return;
+  // A ring entry would hand it out at once: back to the timeline at the hold's end.
+  unschedule(it->second, it->first);
+  reschedule(it->first, it->second);
+}
+
+int64_t DestinationQueues::heldUntil(const std::string& destination) const {
+  auto it = holds_.find(destination);
+  return it == holds_.end() ? 0 : it->second;
+}
+
 void DestinationQueues::defer(WorkItem item, int64_t next_time) {
   item.ready_at = next_time;
   add(std::move(item));
@@ -144,7 +162,8 @@ std::optional<Batch> DestinationQueues::takeReady(int64_t now) {
     Destination& d = it->second;
     if (d.place != Place::Ring || d.ring_ticket != ticket) continue;  // stale entry
     d.place = Place::None;
-    if (d.items.empty() || d.active >= limitOf(name) || d.items.begin()->first > now) {
+    if (d.items.empty() || d.active >= limitOf(name) || d.items.begin()->first > now ||
+        heldUntil(name) > now) {
       reschedule(it->first, d);
       eraseIfIdle(name);
       continue;

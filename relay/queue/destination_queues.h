@@ -68,6 +68,12 @@ class DestinationQueues {
 
   // Queues an item at item.ready_at. Items with no recipients are ignored.
   void add(WorkItem item);
+  // Holds back every item of `destination` until `until` (unix seconds; 0
+  // lifts the hold): a destination in backoff (destination_health.h) gets no
+  // new connection before then, whatever its items' ready times say.
+  void hold(const std::string& destination, int64_t until);
+  int64_t heldUntil(const std::string& destination) const;
+
   // Queues an item again after a failed attempt, ready at `next_time`.
   void defer(WorkItem item, int64_t next_time);
 
@@ -124,6 +130,7 @@ class DestinationQueues {
 
   Limits limits_;
   std::unordered_map<std::string, uint32_t> limit_overrides_;
+  std::unordered_map<std::string, int64_t> holds_;
   std::unordered_map<std::string, Destination> dests_;
   // Destinations with a free slot whose earliest item is not known to be ready,
   // keyed by that earliest ready time.

@@ -377,7 +377,7 @@ void SmtpClientSession::sendMessage(const OutboundMessage& message) {
     std::string why = tls ? "the server does not offer REQUIRETLS over TLS" : "TLS is not active";
     fail("cannot send a REQUIRETLS message while " + why,
          SmtpReply::local(450, "4.7.10", "REQUIRETLS message not sent: " + why), false,
-         tls ? "requiretls:noext" : "requiretls:nostarttls");
+         tls ? RequireTlsRefusal::NoExt : RequireTlsRefusal::NoStartTls);
     return;
   }
   if (m.smtputf8 && !capabilities_.smtputf8) {
@@ -579,7 +579,7 @@ void SmtpClientSession::timeout() {
 }
 
 void SmtpClientSession::fail(std::string reason, std::optional<SmtpReply> reply, bool starttls_missing,
-                             std::string requiretls_reason) {
+                             RequireTlsRefusal requiretls_refusal) {
   // Every reason names the stage, so logs and DSNs say where it went wrong.
   if (reason.find(" while ") == std::string::npos) reason += std::string(" (while ") + stateName() + ")";
   log::info("smtp", "connection failed: " + reason, {{"id", config_.log_id}, {"state", info(state_).name}});
@@ -587,7 +587,7 @@ void SmtpClientSession::fail(std::string reason, std::optional<SmtpReply> reply,
   txn_.reset();
   enterState(State::Failed);
   Event e{EventKind::Failed, {}, std::move(reason), std::move(reply), starttls_missing};
-  e.requiretls_reason = std::move(requiretls_reason);
+  e.requiretls_refusal = requiretls_refusal;
   events_.push_back(std::move(e));
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "policy/tls_decision.h"
+#include "policy/tls_report.h"
 #include "relay/smtp/ehlo_capabilities.h"
 #include "relay/smtp/smtp_reply.h"
 
@@ -86,11 +87,11 @@ class SmtpClientSession {
     // Failed: STARTTLS required but not offered (RFC 8460 starttls-not-supported).
     bool starttls_missing = false;
     // Failed: this connection cannot carry the REQUIRETLS message given to
-    // sendMessage() (RFC 8689 §4.2.1): "requiretls:nostarttls" (TLS is not
-    // active) or "requiretls:noext" (the EHLO over TLS lacks REQUIRETLS). The
-    // hop failed, not the message: `reply` is a local 450 4.7.10, and the caller
-    // tries the next MX and finally retries. Nothing of the message was sent.
-    std::string requiretls_reason;
+    // sendMessage() (RFC 8689 §4.2.1): NoStartTls (TLS is not active) or NoExt
+    // (the EHLO over TLS lacks REQUIRETLS). The hop failed, not the message:
+    // `reply` is a local 450 4.7.10, and the caller tries the next MX and finally
+    // retries. Nothing of the message was sent.
+    RequireTlsRefusal requiretls_refusal = RequireTlsRefusal::None;
   };
 
   // Data-block timeout of RFC 5321 §4.5.3.2.5 (3 minutes per TCP send): for the
@@ -160,7 +161,7 @@ class SmtpClientSession {
   void enterReady();
   void failLocally(const SmtpReply& reply);
   void fail(std::string reason, std::optional<SmtpReply> reply = std::nullopt, bool starttls_missing = false,
-            std::string requiretls_reason = {});
+            RequireTlsRefusal requiretls_refusal = RequireTlsRefusal::None);
   void setStateFromPending();
   std::string mailCommand() const;
   std::string rcptCommand(size_t index) const;

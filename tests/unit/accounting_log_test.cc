@@ -39,25 +39,36 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-DeliveryAttempt sampleAttempt() {
-  DeliveryAttempt a;
+RecipientAttempt sampleAttempt() {
+  auto policy = std::make_shared<ReportPolicy>();
+  policy->type = TlsPolicyType::Sts;
+  auto session = std::make_shared<SessionRecord>();
+  session->session_id = "5e55a0ff-1";
+  session->domain = "example.net";
+  session->mx_host = "mx1.example.net";
+  session->ip = "127.0.0.2";
+  session->protocol = "TLSv1.3";
+  session->cipher = "TLS_AES_256_GCM_SHA384";
+  session->verified_by = VerifyMode::Pkix;
+  session->policy_source = "policy.d/example.net.toml";
+  session->result = TlsResultType::Success;
+  session->policy = policy;
+  RecipientAttempt a;
   a.queue_id = "Q1";
   a.sender = "alice@example.org";
   a.recipient = "bob@example.net";
-  a.domain = "example.net";
-  a.mx_host = "mx1.example.net";
-  a.ip = "127.0.0.2";
   a.result = AttemptResult::Delivered;
-  a.dsn_status = "2.0.0";
+  a.status = status::kDelivered;
   a.response = "250 2.0.0 Ok: queued as ABC";
-  a.tls.protocol = "TLSv1.3";
-  a.tls.cipher = "TLS_AES_256_GCM_SHA384";
-  a.tls.verification = "pkix";
-  a.tls.policy_source = "policy.d/example.net.toml";
-  a.tls.result_type = "success";
-  a.tls.policy_type = "sts";
-  a.tls.requiretls_reason = "";
+  a.session = session;
   return a;
+}
+
+// Records are immutable once published; a test that wants another one copies it.
+SessionRecord& mutableSession(RecipientAttempt& a) {
+  auto copy = std::make_shared<SessionRecord>(*a.session);
+  a.session = copy;
+  return *copy;
 }
 
 // The row timestamp itself is tested in time_format_test.cc.
@@ -71,7 +82,7 @@ TEST(AccountingLog, RotatesAtUtcMidnightWithInjectedClock) {
   TempDir dir;
   int64_t now = kBeforeMidnight;
   AccountingLog log(dir.path(), [&] { return now; });
-  DeliveryAttempt a = sampleAttempt();
+  RecipientAttempt a = sampleAttempt();
   a.time = 0;  // stamped by the clock
   log.onAttempt(a);
   now += 1;  // 23:59:59
@@ -96,7 +107,7 @@ TEST(AccountingLog, RotatesAtUtcMidnightWithInjectedClock) {
   std::string text = slurp(dir.path() + "/acct-2026-11-24.csv");
   EXPECT_EQ(text.rfind("time,queue_id,sender,recipient,domain,mx_host,ip,result,dsn_status,response,"
                        "tls_protocol,tls_cipher,verification,policy_source,result_type,policy_type,"
-                       "failure_reason,requiretls_reason\r\n",
+                       "failure_reason,requiretls_reason,session_id\r\n",
                        0),
             0u);
 }
@@ -104,7 +115,7 @@ TEST(AccountingLog, RotatesAtUtcMidnightWithInjectedClock) {
 TEST(AccountingLog, AttemptTimeWinsOverClock) {
   TempDir dir;
   AccountingLog log(dir.path(), [] { return kBeforeMidnight + 86400 * 10; });
-  DeliveryAttempt a = sampleAttempt();
+  RecipientAttempt a = sampleAttempt();
   a.time = kBeforeMidnight;
   log.onAttempt(a);
   EXPECT_TRUE(fs::exists(dir.path() + "/acct-2026-11-23.csv"));
@@ -130,15 +141,15 @@ TEST(AccountingLog, ReopeningAppendsWithoutSecondHeader) {
 TEST(AccountingLog, HostileResponseCannotForgeRowsOrColumns) {
   TempDir dir;
   AccountingLog log(dir.path(), [] { return kBeforeMidnight; });
-  DeliveryAttempt a = sampleAttempt();
+  RecipientAttempt a = sampleAttempt();
   a.result = AttemptResult::Bounced;
-  a.dsn_status = "5.1.1";
+  a.status = EnhancedStatus{5, 1, 1};
   a.response =
       "550-5.1.1 \"no\", such user\r\n"
       "550 5.1.1 x\r\n2026-11-23T00:00:00Z,FORGED,a,b,c,d,e,delivered,2.0.0\x1b[31m";
   a.response.push_back('\0');
   a.response += "end\x7f";
-  a.mx_host = "mx,with\"comma";
+  mutableSession(a).mx_host = "mx,with\"comma";
   log.onAttempt(a);
 
   std::string text = slurp(log.pathFor(kBeforeMidnight));
@@ -184,9 +195,9 @@ TEST(AccountingLog, CsvQuoteFollowsRfc4180) {
 TEST(AccountingLog, RoundTripEveryColumn) {
   TempDir dir;
   AccountingLog log(dir.path(), [] { return kBeforeMidnight; });
-  DeliveryAttempt a = sampleAttempt();
+  RecipientAttempt a = sampleAttempt();
   a.result = AttemptResult::Deferred;
-  a.tls.protocol = "";
+  mutableSession(a).protocol = "";
   a.response = "421 4.7.0 \"try\" later, please";
   log.onAttempt(a);
   auto rows = readAccountingCsv(log.pathFor(kBeforeMidnight));
@@ -210,6 +221,7 @@ TEST(AccountingLog, RoundTripEveryColumn) {
   EXPECT_EQ(r.at("result_type"), "success");
   EXPECT_EQ(r.at("policy_type"), "sts");
   EXPECT_EQ(r.at("requiretls_reason"), "");
+  EXPECT_EQ(r.at("session_id"), "5e55a0ff-1");
 }
 
 TEST(AccountingLog, ConcurrentWritersKeepRowsWhole) {
@@ -219,7 +231,7 @@ TEST(AccountingLog, ConcurrentWritersKeepRowsWhole) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      DeliveryAttempt a = sampleAttempt();
+      RecipientAttempt a = sampleAttempt();
       a.response = std::string(300, static_cast<char>('a' + t)) + ",\"x\"";
       for (int i = 0; i < kRows; ++i) {
         a.queue_id = "T" + std::to_string(t) + "-" + std::to_string(i);

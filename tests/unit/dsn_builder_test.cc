@@ -245,9 +245,10 @@ TEST(DsnBuilder, RequireTlsExpiryBounce) {
   in.requiretls_original = true;
   RecipientOutcome last = outcomeFromReply(SmtpReply::local(
       450, "4.7.10", "REQUIRETLS message not sent: the server does not offer REQUIRETLS over TLS"));
+  last.cause = FailureCause::RequireTls;  // what the delivery attempt says of such a hop
   RecipientOutcome final_outcome = expiryFailure(last, 432000, /*requiretls=*/true);
   in.recipients.resize(1);
-  in.recipients[0].status = final_outcome.status;
+  in.recipients[0].status = final_outcome.status.toString();
   in.recipients[0].diagnostic = final_outcome.response;
   in.recipients[0].remote_mta.clear();
   DsnMessage dsn = buildDsn(in);

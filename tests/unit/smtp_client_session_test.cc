@@ -592,7 +592,7 @@ void expectRequireTlsHopFailure(Dialogue& d, const std::string& reason) {
   EXPECT_EQ(d.drain(), std::vector<Kind>{Kind::Failed});
   EXPECT_EQ(d.s().state(), State::Failed);
   const Event& failed = d.lastOf(Kind::Failed);
-  EXPECT_EQ(failed.requiretls_reason, reason);
+  EXPECT_EQ(toString(failed.requiretls_refusal), reason);
   EXPECT_FALSE(failed.starttls_missing);
   ASSERT_TRUE(failed.reply.has_value());
   EXPECT_EQ(failed.reply->code, 450);
@@ -671,7 +671,7 @@ TEST(SmtpClientSession, RequireTlsMessageSentWithTheParameter) {
   EXPECT_EQ(d.client(), "Subject: t\r\n\r\nhello\r\n.\r\n");
   EXPECT_EQ(d.server("250 queued\r\n"), kDone);
   EXPECT_TRUE(d.lastOf(Kind::MessageDone).result.accepted(0));
-  EXPECT_TRUE(d.lastOf(Kind::MessageDone).requiretls_reason.empty());
+  EXPECT_EQ(d.lastOf(Kind::MessageDone).requiretls_refusal, RequireTlsRefusal::None);
 }
 
 TEST(SmtpClientSession, RequireTlsMessageAfterAPlainOneOnTheSameConnection) {

@@ -153,14 +153,18 @@ TlsDecision decisionFor(std::string_view spec) {
 // One line per decision, so a table row states every field it checks:
 // "<starttls> <verify> enforce|lenient [requiretls], <source>, report <type> [<policy failure>]
 //  [, soft <type>] [, skip <type> <status>] [<requiretls reason>]".
+std::string name(const std::optional<TlsResultType>& t) {
+  return t ? toString(*t) : "";
+}
+
 std::string describe(const TlsDecision& d) {
   std::string s = std::string(toString(d.starttls)) + " " + toString(d.verify) +
                   (d.enforce ? " enforce" : " lenient") + (d.requiretls ? " requiretls" : "");
-  s += ", " + d.policy_source + ", report " + d.report.policy_type;
-  if (!d.report.policy_failure.empty()) s += " " + d.report.policy_failure;
-  if (!d.soft_failure.empty()) s += ", soft " + d.soft_failure;
-  if (d.skip) s += ", skip " + d.skip_result_type + " " + d.skip_status;
-  if (!d.requiretls_reason.empty()) s += " " + d.requiretls_reason;
+  s += ", " + d.policy_source + ", report " + toString(d.report.type);
+  if (d.report.failure) s += " " + name(d.report.failure);
+  if (d.soft_failure) s += ", soft " + name(d.soft_failure);
+  if (d.skip) s += ", skip " + name(d.skip_result) + " " + d.skip_status.toString();
+  if (d.requiretls_refusal != RequireTlsRefusal::None) s += std::string(" ") + toString(d.requiretls_refusal);
   return s;
 }
 
@@ -279,15 +283,15 @@ TEST(TlsPolicyTest, DecisionTable) {
     DecisionInput in = inputFor(row.facts);
     TlsDecision d = decideTls(in);
     EXPECT_EQ(describe(d), row.want);
-    EXPECT_EQ(d.report.policy_domain, in.hop.smarthost ? "relay.isp.example" : "example.com");
+    EXPECT_EQ(d.report.domain, in.hop.smarthost ? "relay.isp.example" : "example.com");
     EXPECT_EQ(d.peer, in.hop.mx_host + "[" + in.hop.ip + "]");
     // Every failure carries its reason, and a skip names the host it skips.
     EXPECT_EQ(d.skip, !d.skip_reason.empty());
     if (d.skip) {
       EXPECT_NE(d.skip_reason.find(in.hop.mx_host), std::string::npos) << d.skip_reason;
     }
-    EXPECT_EQ(d.soft_failure.empty(), d.soft_failure_reason.empty());
-    EXPECT_EQ(d.report.policy_failure.empty(), d.report.policy_failure_reason.empty());
+    EXPECT_EQ(!d.soft_failure, d.soft_failure_reason.empty());
+    EXPECT_EQ(!d.report.failure, d.report.failure_reason.empty());
     EXPECT_EQ(d.verify == VerifyMode::Dane, !d.tlsa.empty());
   }
 }
@@ -302,7 +306,7 @@ TEST(TlsPolicyTest, DaneCarriesUsableRecordsAndReferenceNames) {
   for (int i = 0; i < 32; ++i) ab += "ab";
   std::string ones;
   for (int i = 0; i < 64; ++i) ones += "01";
-  EXPECT_EQ(d.report.policy_strings,
+  EXPECT_EQ(d.report.strings,
             (std::vector<std::string>{"1 1 1 " + ab, "3 1 1 " + ab, "2 0 2 " + ones}));
   EXPECT_TRUE(d.report.mx_host.empty());
 }
@@ -325,7 +329,7 @@ TEST(TlsPolicyTest, UsableStatusWithoutUsableRecordsIsUnusableOnly) {
 
 TEST(TlsPolicyTest, StsReportCarriesPolicyLinesAndPatterns) {
   TlsDecision d = decisionFor("sts-enforce");
-  EXPECT_EQ(d.report.policy_strings,
+  EXPECT_EQ(d.report.strings,
             (std::vector<std::string>{"version: STSv1", "mode: enforce", "mx: mx1.example.com",
                                       "mx: *.backup.example.com", "max_age: 86400"}));
   EXPECT_EQ(d.report.mx_host, (std::vector<std::string>{"mx1.example.com", "*.backup.example.com"}));
@@ -336,7 +340,7 @@ TEST(TlsPolicyTest, StsPolicyWithoutTextIsReportedFromItsFields) {
   DecisionInput in = inputFor("sts-testing");
   in.sts.policy->text.clear();
   EXPECT_EQ(
-      decideTls(in).report.policy_strings,
+      decideTls(in).report.strings,
       (std::vector<std::string>{"version: STSv1", "mode: testing", "mx: *.example.com", "max_age: 86400"}));
 }
 
@@ -348,7 +352,7 @@ TEST(TlsPolicyTest, DecisionReasonsNameHostAndPolicy) {
   EXPECT_EQ(decisionFor("sts-enforce-other").skip_reason,
             "mx host mx1.example.com not in the MTA-STS policy of example.com");
   TlsDecision fetch = decisionFor("sts-fetch-error");
-  EXPECT_EQ(fetch.report.policy_failure_reason,
+  EXPECT_EQ(fetch.report.failure_reason,
             "the MTA-STS policy of example.com could not be fetched: HTTP 404");
   EXPECT_EQ(
       decisionFor("requiretls").skip_reason,
@@ -503,10 +507,12 @@ TEST(TlsPolicyTest, ClassifierTable) {
     ASSERT_FALSE(d.skip);
     AttemptVerdict v = classifyAttempt(d, row.seen);
     EXPECT_EQ(v.proceed, row.proceed);
-    EXPECT_EQ(v.result_type, row.result_type);
-    EXPECT_EQ(v.status, row.status);
-    EXPECT_EQ(v.requiretls_reason, row.requiretls_reason);
-    const bool failure = !v.proceed || (!v.result_type.empty() && v.result_type != "success");
+    EXPECT_EQ(name(v.result), row.result_type);
+    if (!v.proceed) {
+      EXPECT_EQ(v.status.toString(), row.status);
+    }
+    EXPECT_EQ(toString(v.requiretls_refusal), std::string(row.requiretls_reason));
+    const bool failure = !v.proceed || (v.result && isFailure(*v.result));
     if (failure) {
       EXPECT_NE(v.reason.find("example.com"), std::string::npos) << v.reason;
     } else {
@@ -543,9 +549,9 @@ TEST(TlsPolicyTest, ClassifierOnSkippedDecisionRepeatsTheSkip) {
   ASSERT_TRUE(d.skip);
   AttemptVerdict v = classifyAttempt(d, ehlo(true));
   EXPECT_FALSE(v.proceed);
-  EXPECT_EQ(v.result_type, "validation-failure");
-  EXPECT_EQ(v.status, "4.7.10");
-  EXPECT_EQ(v.requiretls_reason, "requiretls:insecure-mx");
+  EXPECT_EQ(v.result, TlsResultType::ValidationFailure);
+  EXPECT_EQ(v.status, status::kRequireTls);
+  EXPECT_EQ(v.requiretls_refusal, RequireTlsRefusal::InsecureMx);
   EXPECT_EQ(v.reason, d.skip_reason);
 }
 
