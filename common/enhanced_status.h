@@ -35,7 +35,7 @@ struct EnhancedStatus {
 // The codes the relay chooses itself, named after RFC 3463 §3 (and RFC 8689 §5).
 namespace status {
 inline constexpr EnhancedStatus kDelivered{2, 0, 0};
-inline constexpr EnhancedStatus kTransient{4, 0, 0};          // other or undefined status
+inline constexpr EnhancedStatus kTransient{4, 0, 0};  // other or undefined status
 inline constexpr EnhancedStatus kPermanent{5, 0, 0};
 inline constexpr EnhancedStatus kBadDestinationSystem{5, 1, 2};  // domain does not exist
 inline constexpr EnhancedStatus kNullMx{5, 1, 10};               // RFC 7505 §4.2

@@ -46,7 +46,7 @@ struct TlsDecision {
   // insecure MX for a REQUIRETLS message. `skip_reason` says why.
   bool skip = false;
   std::string skip_reason;
-  std::optional<TlsResultType> skip_result;  // RFC 8460 type recorded for the skipped hop
+  std::optional<TlsResultType> skip_result;             // RFC 8460 type recorded for the skipped hop
   EnhancedStatus skip_status = status::kCryptoFailure;  // 4.7.5, or 4.7.10 for REQUIRETLS
   RequireTlsRefusal requiretls_refusal = RequireTlsRefusal::None;  // when REQUIRETLS caused the skip
 

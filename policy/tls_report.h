@@ -45,12 +45,12 @@ std::optional<TlsPolicyType> parseTlsPolicyType(std::string_view text);
 // written to the accounting log as "requiretls:<reason>".
 enum class RequireTlsRefusal : uint8_t {
   None,
-  NoStartTls,    // the hop does not offer STARTTLS
-  NoCertMatch,   // the certificate did not authenticate the hop
-  NoExt,         // REQUIRETLS not offered after STARTTLS
-  TlsFailed,     // the handshake failed
-  InsecureMx,    // MX neither DNSSEC-secure nor in an MTA-STS policy
-  Dnssec,        // TLSA lookup bogus or failed
+  NoStartTls,   // the hop does not offer STARTTLS
+  NoCertMatch,  // the certificate did not authenticate the hop
+  NoExt,        // REQUIRETLS not offered after STARTTLS
+  TlsFailed,    // the handshake failed
+  InsecureMx,   // MX neither DNSSEC-secure nor in an MTA-STS policy
+  Dnssec,       // TLSA lookup bogus or failed
 };
 const char* toString(RequireTlsRefusal r);  // "" for None, else "requiretls:nostarttls", ...
 

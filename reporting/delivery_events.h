@@ -26,7 +26,7 @@ const char* toString(AttemptResult r);
 
 // One outbound session and how TLS went on it.
 struct SessionRecord {
-  std::string session_id;  // "" when no session was started (DNS left no next hop)
+  std::string session_id;   // "" when no session was started (DNS left no next hop)
   std::string destination;  // the queue key
   std::string domain;       // the recipient (policy) domain
   std::string mx_host;      // receiving-mx-hostname; "" when no next hop was known
@@ -40,8 +40,8 @@ struct SessionRecord {
   std::optional<TlsResultType> result;    // none: nothing to report (clear text, no policy wanted TLS)
   std::string failure_reason;             // human text when result is a failure
   RequireTlsRefusal requiretls_refusal = RequireTlsRefusal::None;
-  std::string protocol;                      // "TLSv1.3"; "" when clear text
-  std::string cipher;                        // "TLS_AES_256_GCM_SHA384"
+  std::string protocol;                       // "TLSv1.3"; "" when clear text
+  std::string cipher;                         // "TLS_AES_256_GCM_SHA384"
   VerifyMode verified_by = VerifyMode::None;  // how the peer was authenticated; None = not at all
 };
 
@@ -54,7 +54,7 @@ struct RecipientAttempt {
   std::string recipient;
   AttemptResult result = AttemptResult::Deferred;
   EnhancedStatus status = status::kTransient;
-  std::string response;  // remote reply text or local reason
+  std::string response;                          // remote reply text or local reason
   std::shared_ptr<const SessionRecord> session;  // never null
 };
 

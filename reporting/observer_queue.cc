@@ -45,8 +45,10 @@ void ObserverQueue::push(Item item) {
     if (stopping_ && !worker_.joinable()) return;
     queue_.push_back(std::move(item));
     waiting = queue_.size();
-    if (waiting >= warn_at_) warn_at_ *= 2;
-    else waiting = 0;
+    if (waiting >= warn_at_)
+      warn_at_ *= 2;
+    else
+      waiting = 0;
   }
   wake_.notify_one();
   if (waiting)

@@ -62,7 +62,8 @@ TlsResultLog::TlsResultLog(std::string directory, UnixClock clock)
     : file_(std::move(directory), "tls-results-", ".jsonl", "", "tls-results"), clock_(std::move(clock)) {}
 
 void TlsResultLog::onSession(const SessionEvent& event) {
-  if (event.kind != SessionEvent::Kind::TlsOutcome || !event.session || !worthRecording(*event.session)) return;
+  if (event.kind != SessionEvent::Kind::TlsOutcome || !event.session || !worthRecording(*event.session))
+    return;
   int64_t time = event.time != 0 ? event.time : clock_();
   file_.append(time, formatTlsResult(*event.session, time) + "\n");
 }

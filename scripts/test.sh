@@ -9,9 +9,12 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 bash scripts/install-deps.sh
 
 echo "== clang-format"
-unformatted=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
+# Collected into a variable first: piping into head under pipefail would end
+# the script with SIGPIPE (141) instead of the message below.
+format_report=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 || true)
+unformatted=$(grep -c 'warning:' <<<"$format_report" || true)
 if [ "$unformatted" != 0 ]; then
-  git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 | grep 'warning:' | head -n 20
+  grep 'warning:' <<<"$format_report" | sed -n '1,20p'
   echo "clang-format: $unformatted places differ from .clang-format (run clang-format -i)"
   exit 1
 fi

@@ -80,8 +80,9 @@ void printHealth(const RelayConfig& cfg) {
     int64_t until = s.value("backoff_until", int64_t{0});
     std::cout << "  " << s.value("kind", "") << " " << s.value("name", "") << "  " << s.value("failures", 0)
               << "  "
-              << (until > now ? "backoff until " + iso8601Utc(until) + " (" + std::to_string(until - now) + "s)"
-                              : std::string("no backoff"))
+              << (until > now
+                      ? "backoff until " + iso8601Utc(until) + " (" + std::to_string(until - now) + "s)"
+                      : std::string("no backoff"))
               << "  " << s.value("last_error", "") << "\n";
   }
 }

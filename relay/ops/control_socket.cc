@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"

@@ -162,8 +162,8 @@ int runServe(const std::string& config_path) {
   d.loop = uv_default_loop();
   d.committer = std::make_unique<SpoolCommitter>(d.loop, d.spool.get());
   d.events = std::make_unique<ObserverQueue>(observers);
-  d.engine =
-      std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), d.events.get());
+  d.engine = std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(),
+                                              d.events.get());
   d.engine->configure(d.deliveryConfig(), d.runtime.policies);
   d.engine->setMtaSts(d.mta_sts.get());
   if (d.mta_sts) {

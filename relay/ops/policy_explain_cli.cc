@@ -44,7 +44,8 @@ json decisionJson(const TlsDecision& d) {
     j["skip_reason"] = d.skip_reason;
     if (d.skip_result) j["skip_result_type"] = toString(*d.skip_result);
   }
-  if (d.requiretls_refusal != RequireTlsRefusal::None) j["requiretls_reason"] = toString(d.requiretls_refusal);
+  if (d.requiretls_refusal != RequireTlsRefusal::None)
+    j["requiretls_reason"] = toString(d.requiretls_refusal);
   if (d.report.failure) {
     j["policy_failure"] = toString(*d.report.failure);
     j["policy_failure_reason"] = d.report.failure_reason;
@@ -138,7 +139,8 @@ int runPolicyExplain(const RelayConfig& config, const std::string& raw_domain, b
   }
   auto mta_sts = makeConfiguredMtaSts(config.mta_sts, resolver->get(), clock);
   std::mt19937 rng{std::random_device{}()};
-  NextHops hops = resolveNextHops(config.delivery.smarthost, **resolver, mta_sts.get(), domain, [&rng] { return rng(); });
+  NextHops hops =
+      resolveNextHops(config.delivery.smarthost, **resolver, mta_sts.get(), domain, [&rng] { return rng(); });
   const DomainPolicy& policy = policies->match(domain);
 
   json j = {{"domain", domain}, {"dnssec_mode", config.dns.dnssec}, {"policy_file", policy.source}};

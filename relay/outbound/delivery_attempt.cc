@@ -116,9 +116,8 @@ void DeliveryAttempt::start() {
   targets_ = hops.targets;
   // Hosts that failed recently go last: delivery reaches a working MX without
   // first waiting out a dead one's connect timeout (Exim's retry database).
-  std::stable_partition(targets_.begin(), targets_.end(), [this](const JobTarget& t) {
-    return plan_.hosts_in_backoff.count(hostKey(t)) == 0;
-  });
+  std::stable_partition(targets_.begin(), targets_.end(),
+                        [this](const JobTarget& t) { return plan_.hosts_in_backoff.count(hostKey(t)) == 0; });
   decisions_.reserve(targets_.size());
   for (const auto& t : targets_)
     decisions_.push_back(decideTls(decisionInputFor(t, plan_.domain, hops.sts, plan_.flags, plan_.policy)));
@@ -403,8 +402,8 @@ void DeliveryAttempt::pumpSession() {
           seen.starttls_offered = false;
           AttemptVerdict v = classifyAttempt(decision_, seen);
           recordVerdict(v);
-          f = transientFailure(v.reason.empty() ? "STARTTLS required by " + decision_.policy_source + " but " +
-                                                      target_.mx_host + " does not offer it"
+          f = transientFailure(v.reason.empty() ? "STARTTLS required by " + decision_.policy_source +
+                                                      " but " + target_.mx_host + " does not offer it"
                                                 : v.reason,
                                v.status, causeOf(v));
         }
@@ -569,10 +568,10 @@ void DeliveryAttempt::messageDone(const SmtpClientSession::MessageResult& r) {
               r.data_reply ? r.data_reply->text() : std::string(), accepted);
   else
     emitEvent(SessionEvent::Kind::Rollback, env.queue_id, {}, status::kTransient,
-              r.mail_reply        ? r.mail_reply->text()
-              : r.data_reply      ? r.data_reply->text()
+              r.mail_reply           ? r.mail_reply->text()
+              : r.data_reply         ? r.data_reply->text()
               : r.data_command_reply ? r.data_command_reply->text()
-                                    : std::string("no recipient accepted"));
+                                     : std::string("no recipient accepted"));
   sendBody();
 }
 
@@ -610,9 +609,9 @@ void DeliveryAttempt::closed() {
   if (current_) {
     if (current_->on_wire) {
       // The connection died with a message in flight: it was not accepted.
-      RecipientOutcome lost = siteFailure(failure_ ? *failure_
-                                                   : transientFailure("connection closed during the transaction",
-                                                                      status::kBadConnection));
+      RecipientOutcome lost = siteFailure(
+          failure_ ? *failure_
+                   : transientFailure("connection closed during the transaction", status::kBadConnection));
       const bool final = finalHop();
       for (const auto& body : current_->bodies)
         for (size_t index : body.recipients) {

@@ -34,7 +34,6 @@
 
 namespace tlsrelay {
 
-
 // Some recipients of one spooled message, carried by one run.
 struct JobMessage {
   std::shared_ptr<Envelope> envelope;
@@ -147,8 +146,8 @@ class DeliveryAttempt {
     bool connected = false;  // at least one connection reached a usable session
     std::string last_error;
   };
-  using Action = std::variant<Connect, Send, StartTls, SetTimer, Close, Abort, NeedMessage, StopWaiting, Prepare,
-                              Outcome, HostHealth, Event, Finished>;
+  using Action = std::variant<Connect, Send, StartTls, SetTimer, Close, Abort, NeedMessage, StopWaiting,
+                              Prepare, Outcome, HostHealth, Event, Finished>;
 
   DeliveryAttempt(AttemptSettings settings, AttemptPlan plan, std::vector<JobMessage> messages,
                   std::function<int64_t()> clock);
@@ -176,14 +175,14 @@ class DeliveryAttempt {
 
   // For logs and tests.
   enum class State {
-    Idle,         // no connection; about to pick a hop
-    Connecting,   // Connect issued
-    Session,      // SMTP conversation before the first Ready (greeting, EHLO, STARTTLS, TLS)
-    Preparing,    // Prepare issued
-    Sending,      // a transaction is on the wire
-    Asking,       // NeedMessage issued
-    Waiting,      // idle connection waiting for a message
-    Quitting,     // QUIT sent / close requested
+    Idle,        // no connection; about to pick a hop
+    Connecting,  // Connect issued
+    Session,     // SMTP conversation before the first Ready (greeting, EHLO, STARTTLS, TLS)
+    Preparing,   // Prepare issued
+    Sending,     // a transaction is on the wire
+    Asking,      // NeedMessage issued
+    Waiting,     // idle connection waiting for a message
+    Quitting,    // QUIT sent / close requested
     Done,
   };
   State state() const { return state_; }
@@ -246,7 +245,7 @@ class DeliveryAttempt {
   AttemptObservation handshake_seen_;
   bool ehlo_checked_ = false;
   bool tls_failed_ = false;
-  bool usable_ = false;  // reached Ready at least once
+  bool usable_ = false;                      // reached Ready at least once
   std::optional<RecipientOutcome> failure_;  // why the connection is ending, when it failed
   std::optional<InFlight> current_;
   int messages_on_connection_ = 0;

@@ -156,7 +156,8 @@ void DeliveryJob::onResolved(NextHops hops) {
   }
   plan.policy = ctx_.policies->match(domain_);
   plan.hosts_in_backoff = std::move(hosts_in_backoff_);
-  attempt_ = std::make_unique<DeliveryAttempt>(ctx_.settings, std::move(plan), std::move(readable), ctx_.clock);
+  attempt_ =
+      std::make_unique<DeliveryAttempt>(ctx_.settings, std::move(plan), std::move(readable), ctx_.clock);
   attempt_->start();
   drive();
 }

@@ -101,9 +101,8 @@ PreparedMessage MessagePipeline::finish(Run& run) const {
   for (auto& g : run.groups)
     if (!g.recipients.empty()) p.bodies.push_back({std::move(g.recipients), std::move(g.data)});
   for (auto& f : run.refused) {
-    RecipientOutcome o = f.status.isPermanent()
-                             ? permanentFailure(f.reason, f.status, FailureCause::Local)
-                             : transientFailure(f.reason, f.status, FailureCause::Local);
+    RecipientOutcome o = f.status.isPermanent() ? permanentFailure(f.reason, f.status, FailureCause::Local)
+                                                : transientFailure(f.reason, f.status, FailureCause::Local);
     p.refused.push_back({f.recipient, std::move(o)});
   }
   return p;
@@ -157,7 +156,8 @@ bool MessagePipeline::advance(const std::shared_ptr<Run>& r) {
       w->req.data = w;
       r->went_async = true;
       uv_queue_work(
-          loop_, &w->req, [](uv_work_t* req) {
+          loop_, &w->req,
+          [](uv_work_t* req) {
             auto* work = static_cast<Work*>(req->data);
             work->result = work->stage->process(*work->in);
           },

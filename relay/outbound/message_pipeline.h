@@ -50,7 +50,8 @@ class MessagePipeline {
     const std::string* input = nullptr;  // identity of the input bytes (held alive by the entry)
     std::vector<size_t> recipients;      // empty for Content-scope stages
     bool operator<(const CacheKey& o) const {
-      return std::tie(queue_id, stage, input, recipients) < std::tie(o.queue_id, o.stage, o.input, o.recipients);
+      return std::tie(queue_id, stage, input, recipients) <
+             std::tie(o.queue_id, o.stage, o.input, o.recipients);
     }
   };
   struct CacheEntry {

@@ -33,8 +33,8 @@ void lookUpTlsa(dns::Resolver& resolver, NextHops& hops) {
 void resolveSmarthost(const std::string& smarthost, dns::Resolver& resolver, NextHops& hops) {
   auto hp = parseHostPort(smarthost, 25);
   if (!hp.ok()) {
-    hops.terminal = transientFailure("bad smarthost: " + hp.error().message, status::kSystemConfig,
-                                     FailureCause::Local);
+    hops.terminal =
+        transientFailure("bad smarthost: " + hp.error().message, status::kSystemConfig, FailureCause::Local);
     return;
   }
   if (IpAddress::parse(hp->host)) {
@@ -88,8 +88,8 @@ NextHops resolveNextHops(const std::string& smarthost, dns::Resolver& resolver, 
   switch (plan.kind) {
     case dns::MxPlan::Kind::NullMx:
       // RFC 7505 §3: the domain accepts no mail; fail at once.
-      hops.terminal = permanentFailure("domain " + domain + " does not accept mail (null MX)", status::kNullMx,
-                                       FailureCause::Dns);
+      hops.terminal = permanentFailure("domain " + domain + " does not accept mail (null MX)",
+                                       status::kNullMx, FailureCause::Dns);
       return hops;
     case dns::MxPlan::Kind::NoSuchDomain:
       hops.terminal = permanentFailure("domain " + domain + " does not exist", status::kBadDestinationSystem,

@@ -36,9 +36,9 @@ struct JobTarget {
 };
 
 struct NextHops {
-  std::vector<JobTarget> targets;            // in the order to try
-  StsInput sts;                              // the recipient domain's MTA-STS state (MX delivery only)
-  std::optional<RecipientOutcome> terminal;     // null MX, no such domain, DNS failure: no hop to try
+  std::vector<JobTarget> targets;                // in the order to try
+  StsInput sts;                                  // the recipient domain's MTA-STS state (MX delivery only)
+  std::optional<RecipientOutcome> terminal;      // null MX, no such domain, DNS failure: no hop to try
   std::optional<TlsResultType> terminal_result;  // dnssec-invalid when bogus DNS data left no hop
 
   // The answers behind the plan, for `policy explain`.

@@ -58,7 +58,8 @@ DeliveryEngine::DeliveryEngine(uv_loop_t* loop, Spool* spool, SpoolCommitter* co
       events_(events),
       pipeline_(std::make_unique<MessagePipeline>(loop, std::move(stages))),
       local_(
-          committer, [this](std::shared_ptr<Envelope> e, std::shared_ptr<const std::string> d) { enqueue(e, d); },
+          committer,
+          [this](std::shared_ptr<Envelope> e, std::shared_ptr<const std::string> d) { enqueue(e, d); },
           unixNow) {
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
@@ -337,7 +338,8 @@ void DeliveryEngine::applyResults(JobMessage& message, const std::vector<Recipie
     ++r.attempts;
     RecipientOutcome outcome = given;
     if (outcome.verdict == RecipientVerdict::Retry && expired(retry, env.received_at, t))
-      outcome = expiryFailure(outcome, static_cast<int64_t>(retry.max_lifetime.count()), env.flags.requiretls);
+      outcome =
+          expiryFailure(outcome, static_cast<int64_t>(retry.max_lifetime.count()), env.flags.requiretls);
     r.last_response = outcome.response;
     AttemptResult result = AttemptResult::Deferred;
     switch (outcome.verdict) {

@@ -77,8 +77,8 @@ class DeliveryEngine {
   void onOutcome(DeliveryAttempt::Outcome& outcome);
   void applyResults(JobMessage& message, const std::vector<RecipientResult>& results,
                     const std::shared_ptr<const SessionRecord>& session);
-  void observeAttempt(const Envelope& env, size_t index, AttemptResult result, const RecipientOutcome& outcome,
-                      const std::shared_ptr<const SessionRecord>& session);
+  void observeAttempt(const Envelope& env, size_t index, AttemptResult result,
+                      const RecipientOutcome& outcome, const std::shared_ptr<const SessionRecord>& session);
   void runEnded(const std::string& destination, const DeliveryAttempt::Finished& finished);
   void afterUpdate(const std::string& id);
   void sendNotice(const Envelope& original, const std::vector<std::pair<size_t, EnhancedStatus>>& recipients,

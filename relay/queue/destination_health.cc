@@ -75,7 +75,8 @@ std::vector<DestinationHealth::State> DestinationHealth::list(int64_t now) const
   std::vector<State> out;
   for (const auto& [name, e] : destinations_)
     out.push_back({name, false, e.failures, e.until > now ? e.until : 0, e.last_error});
-  for (const auto& [name, e] : hosts_) out.push_back({name, true, e.failures, e.until > now ? e.until : 0, e.last_error});
+  for (const auto& [name, e] : hosts_)
+    out.push_back({name, true, e.failures, e.until > now ? e.until : 0, e.last_error});
   return out;
 }
 

@@ -129,7 +129,8 @@ TEST(FailureScope, RunFailureIsTheLastHopsUnlessRequireTlsWasRefused) {
 }
 
 TEST(FailureScope, ExpiryTurnsTheLastErrorIntoAFailure) {
-  RecipientOutcome refused_rt = outcomeFromReply(reply(450, "4.7.10", "REQUIRETLS message not sent: no REQUIRETLS"));
+  RecipientOutcome refused_rt =
+      outcomeFromReply(reply(450, "4.7.10", "REQUIRETLS message not sent: no REQUIRETLS"));
   refused_rt.cause = FailureCause::RequireTls;
   struct Row {
     const char* name;
@@ -140,19 +141,20 @@ TEST(FailureScope, ExpiryTurnsTheLastErrorIntoAFailure) {
   } rows[] = {
       {"plain message, connect failure", transientFailure("connect refused"), false, "4.4.7",
        "message expired after 3600s; last error: connect refused"},
-      {"plain message, TLS failure", transientFailure("no STARTTLS", status::kSecurityNotSupported, FailureCause::Tls),
-       false, "4.4.7", "message expired after 3600s; last error: no STARTTLS"},
+      {"plain message, TLS failure",
+       transientFailure("no STARTTLS", status::kSecurityNotSupported, FailureCause::Tls), false, "4.4.7",
+       "message expired after 3600s; last error: no STARTTLS"},
       {"REQUIRETLS, peer without the extension", refused_rt, true, "5.7.10",
        "REQUIRETLS: no MX host offered a TLS session with REQUIRETLS before the message expired after 3600s: "
        "450 4.7.10 REQUIRETLS message not sent: no REQUIRETLS"},
       {"REQUIRETLS, certificate not verified",
-       transientFailure("certificate not verified", status::kCryptoFailure, FailureCause::Tls), true, "5.7.10",
-       "REQUIRETLS: no MX host offered"},
+       transientFailure("certificate not verified", status::kCryptoFailure, FailureCause::Tls), true,
+       "5.7.10", "REQUIRETLS: no MX host offered"},
       {"REQUIRETLS, last error not about TLS", transientFailure("connect refused"), true, "4.4.7",
        "message expired after 3600s; last error: connect refused"},
       // A remote 4.7.x that is not about TLS (greylisting) is no TLS refusal.
-      {"REQUIRETLS, remote 4.7.1 greylisting", outcomeFromReply(reply(451, "4.7.1", "greylisted")), true, "4.4.7",
-       "message expired"},
+      {"REQUIRETLS, remote 4.7.1 greylisting", outcomeFromReply(reply(451, "4.7.1", "greylisted")), true,
+       "4.4.7", "message expired"},
   };
   for (const Row& r : rows) {
     RecipientOutcome o = expiryFailure(r.last, 3600, r.requiretls);

@@ -306,8 +306,7 @@ TEST(TlsPolicyTest, DaneCarriesUsableRecordsAndReferenceNames) {
   for (int i = 0; i < 32; ++i) ab += "ab";
   std::string ones;
   for (int i = 0; i < 64; ++i) ones += "01";
-  EXPECT_EQ(d.report.strings,
-            (std::vector<std::string>{"1 1 1 " + ab, "3 1 1 " + ab, "2 0 2 " + ones}));
+  EXPECT_EQ(d.report.strings, (std::vector<std::string>{"1 1 1 " + ab, "3 1 1 " + ab, "2 0 2 " + ones}));
   EXPECT_TRUE(d.report.mx_host.empty());
 }
 
@@ -339,9 +338,8 @@ TEST(TlsPolicyTest, StsReportCarriesPolicyLinesAndPatterns) {
 TEST(TlsPolicyTest, StsPolicyWithoutTextIsReportedFromItsFields) {
   DecisionInput in = inputFor("sts-testing");
   in.sts.policy->text.clear();
-  EXPECT_EQ(
-      decideTls(in).report.strings,
-      (std::vector<std::string>{"version: STSv1", "mode: testing", "mx: *.example.com", "max_age: 86400"}));
+  EXPECT_EQ(decideTls(in).report.strings, (std::vector<std::string>{"version: STSv1", "mode: testing",
+                                                                    "mx: *.example.com", "max_age: 86400"}));
 }
 
 TEST(TlsPolicyTest, DecisionReasonsNameHostAndPolicy) {
@@ -352,8 +350,7 @@ TEST(TlsPolicyTest, DecisionReasonsNameHostAndPolicy) {
   EXPECT_EQ(decisionFor("sts-enforce-other").skip_reason,
             "mx host mx1.example.com not in the MTA-STS policy of example.com");
   TlsDecision fetch = decisionFor("sts-fetch-error");
-  EXPECT_EQ(fetch.report.failure_reason,
-            "the MTA-STS policy of example.com could not be fetched: HTTP 404");
+  EXPECT_EQ(fetch.report.failure_reason, "the MTA-STS policy of example.com could not be fetched: HTTP 404");
   EXPECT_EQ(
       decisionFor("requiretls").skip_reason,
       "REQUIRETLS: mx host mx1.example.com of example.com is neither DNSSEC-secure nor in an MTA-STS policy");

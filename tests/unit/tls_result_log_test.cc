@@ -78,8 +78,10 @@ TEST(TlsResultLog, ParseRejectsGarbage) {
   EXPECT_FALSE(parseTlsResult("not json").ok());
   EXPECT_FALSE(parseTlsResult("[1,2]").ok());
   EXPECT_FALSE(parseTlsResult(R"({"time":"x","policy-type":"sts"})").ok());
-  EXPECT_FALSE(parseTlsResult(R"({"time":1,"policy-type":"sts","policy-domain":"x","result-type":"great"})").ok());
-  EXPECT_FALSE(parseTlsResult(R"({"time":1,"policy-type":"dane","policy-domain":"x","result-type":"success"})").ok());
+  EXPECT_FALSE(
+      parseTlsResult(R"({"time":1,"policy-type":"sts","policy-domain":"x","result-type":"great"})").ok());
+  EXPECT_FALSE(
+      parseTlsResult(R"({"time":1,"policy-type":"dane","policy-domain":"x","result-type":"success"})").ok());
 }
 
 TEST(TlsResultLog, WritesOneLinePerReportableSessionPerDay) {
