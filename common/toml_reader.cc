@@ -6,6 +6,8 @@
 #include <limits>
 #include <sstream>
 
+#include "common/ascii.h"
+
 namespace tlsrelay::tomlcfg {
 namespace {
 
@@ -39,9 +41,7 @@ int lineOfNode(const toml::node& node) {
 }
 
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return lowerAscii(s);
 }
 
 // Splits "50M" into 50 and "M"; the number must be a non-negative integer.

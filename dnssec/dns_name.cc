@@ -1,6 +1,8 @@
 // Canonical form and syntax check for domain names (see dns_name.h).
 #include "dnssec/dns_name.h"
 
+#include "common/ascii.h"
+
 namespace tlsrelay::dns {
 
 namespace {
@@ -19,7 +21,7 @@ std::optional<std::string> normalizeDnsName(std::string_view name) {
   out.reserve(name.size());
   size_t label_length = 0;
   for (char c : name) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    c = toLowerAscii(c);
     if (c == '.') {
       if (label_length == 0) return std::nullopt;  // empty label ("a..b", ".a")
       label_length = 0;

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 
+#include "common/ascii.h"
 #include "dnssec/dns_response.h"
 #include "dnssec/dnssec_denial.h"
 
@@ -69,9 +70,8 @@ std::string nameText(const ldns_rdf* name) {
   if (name == nullptr) return "?";
   char* text = ldns_rdf2str(name);
   if (text == nullptr) return "?";
-  std::string out(text);
+  std::string out = lowerAscii(text);
   free(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 

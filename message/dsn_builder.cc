@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/ascii.h"
 #include "common/time_format.h"
 
 namespace tlsrelay {
@@ -18,15 +19,6 @@ constexpr size_t kMaxFieldText = 900;  // keeps every generated line under RFC 5
 
 bool isAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
 }
 
 std::string_view trim(std::string_view s) {
@@ -204,17 +196,6 @@ std::string decodeXtext(std::string_view text) {
     }
   }
   return out;
-}
-
-std::string_view headerSection(std::string_view message) {
-  if (message.substr(0, 2) == "\r\n") return message.substr(0, 2);
-  if (message.substr(0, 1) == "\n") return message.substr(0, 1);
-  size_t crlf = message.find("\r\n\r\n");
-  size_t lf = message.find("\n\n");
-  size_t end = std::string_view::npos;
-  if (crlf != std::string_view::npos) end = crlf + 4;
-  if (lf != std::string_view::npos && (end == std::string_view::npos || lf + 2 < end)) end = lf + 2;
-  return end == std::string_view::npos ? message : message.substr(0, end);
 }
 
 bool shouldBounce(const Envelope& envelope) {

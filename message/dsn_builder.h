@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "message/envelope.h"
+#include "message/header_section.h"  // headerSection()
 
 namespace tlsrelay {
 
@@ -62,9 +63,5 @@ bool recipientWantsNotice(const Recipient& recipient, bool delay);
 
 // RFC 3461 §4: decodes xtext ("+2B" → "+"); malformed escapes are kept as is.
 std::string decodeXtext(std::string_view text);
-
-// Returns the header section of a message: everything before the first empty
-// line, with that line ending; the whole input when there is no body.
-std::string_view headerSection(std::string_view message);
 
 }  // namespace tlsrelay

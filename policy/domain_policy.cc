@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "common/ascii.h"
 #include "common/toml_reader.h"
 
 namespace tlsrelay {
@@ -69,13 +70,6 @@ std::optional<std::string> readPathKey(tomlcfg::TableReader& reader, std::string
 
 DomainPolicy builtinDefaultPolicy() {
   return DomainPolicy{};
-}
-
-std::string normalizeDomain(std::string_view domain) {
-  std::string out(domain);
-  if (!out.empty() && out.back() == '.') out.pop_back();
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::optional<PolicyFile> parsePolicyFile(std::string_view toml, const std::string& name,

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ascii.h"  // normalizeDomain
 #include "common/cidr.h"
 #include "common/config_error.h"
 #include "common/result.h"
@@ -56,9 +57,6 @@ struct PolicyFile {
 
 // The built-in `*` policy: opportunistic STARTTLS, no verification.
 DomainPolicy builtinDefaultPolicy();
-
-// Lower-cases and drops one trailing dot; "" stays "".
-std::string normalizeDomain(std::string_view domain);
 
 // Parses one policy file. `name` is used in errors (file:line:key) and, by
 // default, as the policy source; relative certificate paths are resolved

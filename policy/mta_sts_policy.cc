@@ -5,6 +5,7 @@
 #include <cctype>
 #include <optional>
 
+#include "common/ascii.h"
 #include "policy/domain_policy.h"
 
 namespace tlsrelay {
@@ -27,9 +28,7 @@ std::string_view trimWsp(std::string_view s) {
 }
 
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return lowerAscii(s);
 }
 
 // RFC 5321 sub-domain: Let-dig [Ldh-str].

@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libcrypt-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   postfix nsd unbound nginx-light swaks libnet-ssleay-perl libio-socket-inet6-perl testssl.sh openssl dnsutils
-  python3 iproute2 procps util-linux ca-certificates bc dns-root-data
+  python3 iproute2 procps util-linux ca-certificates bc dns-root-data curl findutils
 )
 
 SUDO=""

@@ -22,6 +22,9 @@ fi
 echo "== build (RelWithDebInfo)"
 bash scripts/build.sh
 
+echo "== Release build with library layering enforced (what a packager builds)"
+BUILD_DIR=build-release BUILD_TYPE=Release BUILD_TARGET=tlsrelay bash scripts/build.sh -DTLSRELAY_LAYER_CHECK=ON -DTLSRELAY_TESTS=OFF
+
 echo "== unit + integration tests"
 ctest --test-dir build --output-on-failure --timeout 900 -j2
 

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/ascii.h"
 #include "common/host_port.h"
 #include "common/log.h"
 #include "common/toml_reader.h"
@@ -61,8 +62,7 @@ std::optional<std::string> readPath(TableReader& r, std::string_view key, const 
 }
 
 std::optional<std::string> canonicalTlsVersion(std::string_view text) {
-  std::string v(text);
-  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string v = lowerAscii(text);
   if (v == "tlsv1.2" || v == "1.2") return std::string("TLSv1.2");
   if (v == "tlsv1.3" || v == "1.3") return std::string("TLSv1.3");
   return std::nullopt;

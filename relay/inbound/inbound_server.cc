@@ -5,6 +5,7 @@
 #include "common/cidr.h"
 #include "common/host_port.h"
 #include "common/log.h"
+#include "common/session_id.h"
 #include "relay/config/source_rules.h"
 #include "relay/inbound/users_file.h"
 #include "relay/net/connection.h"
@@ -31,6 +32,7 @@ class InboundSession : public Connection::Handler {
   void start(Connection* conn) {
     conn_ = conn;
     client_ip_ = conn_->peerAddress();
+    session_id_ = newSessionId();
     auto ip = IpAddress::parse(client_ip_).value_or(IpAddress{});
     const InboundConfig& cfg = *settings_->config;
     const SourceRule& rule = matchSource(cfg.sources, ip);
@@ -56,6 +58,9 @@ class InboundSession : public Connection::Handler {
     sc.implicit_tls = implicit_tls_;
     sc.new_queue_id = [] { return newQueueId(); };
     sc.now = [] { return static_cast<int64_t>(::time(nullptr)); };
+    sc.session_id = session_id_;
+    sc.accept_address_literals = cfg.accept_address_literals;
+    sc.max_received_headers = cfg.max_received_headers;
     session_ = std::make_unique<SmtpServerSession>(std::move(sc), policy, client_ip_);
 
     conn_->startReading();
@@ -63,7 +68,8 @@ class InboundSession : public Connection::Handler {
     bool over_source = rule.max_connections > 0 && per_source > rule.max_connections;
     if (over_global || over_source) {
       // RFC 5321 §3.8: a server that cannot serve now answers 421 and closes.
-      log::info("smtpd", "connection refused: too many connections", {{"client", client_ip_}});
+      log::info("smtpd", "connection refused: too many connections",
+                {{"session", session_id_}, {"client", client_ip_}});
       conn_->write("421 4.7.0 " + cfg.hostname + " Too many connections, try again later\r\n");
       conn_->close();
       return;
@@ -89,7 +95,8 @@ class InboundSession : public Connection::Handler {
 
   void onTlsDone(bool ok, const std::string& error) override {
     if (!ok) {
-      log::info("smtpd", "TLS handshake failed", {{"client", client_ip_}, {"error", error}});
+      log::info("smtpd", "TLS handshake failed",
+                {{"session", session_id_}, {"client", client_ip_}, {"error", error}});
       if (session_ && !implicit_tls_) session_->tlsFailed();
       return;
     }
@@ -178,7 +185,7 @@ class InboundSession : public Connection::Handler {
           std::unique_ptr<AuthWork> a(static_cast<AuthWork*>(req->data));
           InboundSession* self = a->self;
           log::info("smtpd", a->ok ? "authenticated" : "authentication failed",
-                    {{"client", self->client_ip_}, {"user", a->user}});
+                    {{"session", self->session_id_}, {"client", self->client_ip_}, {"user", a->user}});
           self->waiting_ = false;
           if (self->finishPending()) return;
           self->session_->authResult(a->ok);
@@ -198,6 +205,7 @@ class InboundSession : public Connection::Handler {
         if (log::enabled(log::Level::Info))
           log::info("smtpd", "message accepted",
                     {{"id", envelope->queue_id},
+                     {"session", session_id_},
                      {"client", client_ip_},
                      {"from", envelope->mail_from},
                      {"rcpts", std::to_string(envelope->recipients.size())},
@@ -205,7 +213,7 @@ class InboundSession : public Connection::Handler {
         server_->accepted_(envelope, data);
       } else {
         log::error("spool", "could not store message",
-                   {{"id", envelope->queue_id}, {"error", status.error().message}});
+                   {{"id", envelope->queue_id}, {"session", session_id_}, {"error", status.error().message}});
       }
       if (finishPending()) return;
       session_->messageStored(status.ok(), status.ok() ? envelope->queue_id : status.error().message);
@@ -229,6 +237,7 @@ class InboundSession : public Connection::Handler {
   Connection* conn_ = nullptr;
   std::unique_ptr<SmtpServerSession> session_;
   std::string client_ip_;
+  std::string session_id_;
   std::string source_key_;
   bool counted_ = false;
   bool waiting_ = false;

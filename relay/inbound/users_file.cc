@@ -14,6 +14,8 @@
 #include <sstream>
 #include <vector>
 
+#include "common/durable_file.h"
+
 namespace tlsrelay {
 namespace {
 
@@ -48,18 +50,6 @@ const std::string& dummyHash() {
     return h ? *h : std::string();
   }();
   return hash;
-}
-
-Status writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return makeError(std::string("write: ") + std::strerror(errno));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return okStatus();
 }
 
 Result<std::string> readFile(const std::string& path) {
@@ -178,29 +168,7 @@ Status addUser(const std::string& path, std::string_view user, std::string_view 
   }
   if (!replaced) out += prefix + *hash + "\n";
 
-  std::filesystem::path target(path);
-  std::filesystem::path dir =
-      target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(getpid()))).string();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return makeError(tmp + ": " + std::strerror(errno));
-  Status written = writeAll(fd, out);
-  if (written && ::fchmod(fd, 0600) != 0) written = makeError(std::string("fchmod: ") + std::strerror(errno));
-  if (written && ::fsync(fd) != 0) written = makeError(std::string("fsync: ") + std::strerror(errno));
-  if (::close(fd) != 0 && written) written = makeError(std::string("close: ") + std::strerror(errno));
-  if (written && ::rename(tmp.c_str(), path.c_str()) != 0)
-    written = makeError(path + ": rename: " + std::strerror(errno));
-  if (!written) {
-    ::unlink(tmp.c_str());
-    return written;
-  }
-  // The rename is durable only once the folder entry is on disk.
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return okStatus();
+  return replaceFileDurably(path, out, 0600);
 }
 
 }  // namespace tlsrelay

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/durable_file.h"
 #include "common/log.h"
 
 namespace tlsrelay {
@@ -33,46 +34,6 @@ bool safeDomain(const std::string& d) {
 
 std::string errnoText(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
-}
-
-Status writeFileDurably(const std::string& dir, const std::string& name, const std::string& data) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp =
-      dir + "/.tmp-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return makeError(errnoText("cannot create", tmp));
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      auto err = makeError(errnoText("cannot write", tmp));
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return err;
-    }
-    done += static_cast<size_t>(n);
-  }
-  // The data must be on disk before the rename makes it visible.
-  if (::fsync(fd) != 0) {
-    auto err = makeError(errnoText("cannot fsync", tmp));
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return err;
-  }
-  ::close(fd);
-  const std::string final_path = dir + "/" + name;
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    auto err = makeError(errnoText("cannot rename", tmp));
-    ::unlink(tmp.c_str());
-    return err;
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);  // makes the rename durable
-    ::close(dfd);
-  }
-  return okStatus();
 }
 
 Result<StsCacheEntry> readEntryFile(const std::string& path) {
@@ -163,7 +124,7 @@ Status StsCache::put(const StsCacheEntry& entry) {
   std::error_code ec;
   fs::create_directories(directory_, ec);
   if (ec) return makeError("cannot create " + directory_ + ": " + ec.message());
-  return writeFileDurably(directory_, entry.domain + kSuffix, serializeStsCacheEntry(entry));
+  return replaceFileDurably(directory_ + "/" + entry.domain + kSuffix, serializeStsCacheEntry(entry));
 }
 
 std::vector<StsCacheEntry> StsCache::list() const {

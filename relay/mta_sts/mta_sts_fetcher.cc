@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "dnssec/resolver.h"
 
@@ -54,10 +55,7 @@ bool isTextPlain(const char* content_type) {
   v = v.substr(0, v.find(';'));  // parameters such as charset are fine
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  std::string lower(v);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower == "text/plain";
+  return equalsIgnoreCase(v, "text/plain");
 }
 
 bool isCertificateFailure(CURLcode code) {

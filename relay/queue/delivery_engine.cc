@@ -5,6 +5,7 @@
 #include <ctime>
 #include <random>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "common/session_id.h"
 #include "message/dsn_builder.h"
@@ -21,10 +22,7 @@ namespace {
 
 std::string domainOf(const std::string& address) {
   auto at = address.rfind('@');
-  std::string d = at == std::string::npos ? std::string() : address.substr(at + 1);
-  for (char& c : d)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return d;
+  return at == std::string::npos ? std::string() : lowerAscii(std::string_view(address).substr(at + 1));
 }
 
 RetryPolicy retryPolicyOf(const DeliveryConfig& c) {

@@ -10,14 +10,13 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "common/ascii.h"
+
 namespace tlsrelay {
 
 std::string destinationKey(std::string_view recipient_domain, std::string_view smarthost) {
   std::string_view source = smarthost.empty() ? recipient_domain : smarthost;
-  std::string key(source);
-  for (char& c : key) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  std::string key = lowerAscii(source);
   // "Example.COM." and "example.com" are one destination (one set of connections).
   while (!key.empty() && key.back() == '.') key.pop_back();
   return key;

@@ -1,93 +1,29 @@
 // DATA-phase stream reader of the SMTP server; see smtp_server_data_reader.h.
 #include "relay/smtp/smtp_server_data_reader.h"
 
+#include "common/ascii.h"
+
 namespace tlsrelay::smtp {
-namespace {
-
-bool isWsp(char c) {
-  return c == ' ' || c == '\t';
+void HeaderWatch::onLine(std::string_view line) {
+  if (auto f = reader_.line(line)) field(*f);
 }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
-    if (x != y) return false;
-  }
-  return true;
+void HeaderWatch::onEnd() {
+  if (auto f = reader_.end()) field(*f);
 }
 
-}  // namespace
-
-void TlsRequiredScanner::onLine(std::string_view line) {
-  if (!in_header_) return;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  // RFC 5322 §2.2.3: a line starting with WSP continues the previous field;
-  // unfolding removes only the line break, so the WSP stays in the value.
-  if (!line.empty() && isWsp(line.front())) {
-    if (in_field_) appendValue(line);
-    return;
-  }
-  finishField();
-  // RFC 5322 §2.1: an empty line ends the header section. A line that is not a
-  // field (no name before a colon) ends it too: from there on it is body.
-  size_t colon = line.find(':');
-  if (line.empty() || colon == std::string_view::npos || colon == 0) {
-    in_header_ = false;
-    return;
-  }
-  // RFC 5322 §2.2 field-name: printable ASCII except colon; §4.5 (obsolete
-  // syntax) allows WSP between the name and the colon.
-  std::string_view name = line.substr(0, colon);
-  while (!name.empty() && isWsp(name.back())) name.remove_suffix(1);
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126) {
-      in_header_ = false;
-      return;
+void HeaderWatch::field(const HeaderField& f) {
+  if (equalsIgnoreCase(f.name, "Received")) {
+    ++received_;
+  } else if (equalsIgnoreCase(f.name, "TLS-Required")) {
+    // RFC 8689 §3: tls-required = "TLS-Required:" [FWS] "No" CRLF; the keyword
+    // is case-insensitive. Anything else leaves the sender's TLS request intact.
+    if (!f.truncated && equalsIgnoreCase(f.value, "No")) {
+      saw_no_ = true;
+    } else {
+      saw_other_ = true;
     }
   }
-  if (!equalsIgnoreCase(name, "TLS-Required")) return;
-  in_field_ = true;
-  appendValue(line.substr(colon + 1));
-}
-
-// Keeps the value with runs of WSP squeezed to one space and none at either
-// end, and at most a few bytes: anything longer is not "No" anyway.
-void TlsRequiredScanner::appendValue(std::string_view text) {
-  for (char c : text) {
-    if (isWsp(c)) {
-      space_pending_ = !value_.empty();
-      continue;
-    }
-    if (value_.size() + 2 > kMaxValue) {
-      value_too_long_ = true;
-      return;
-    }
-    if (space_pending_) value_.push_back(' ');
-    space_pending_ = false;
-    value_.push_back(c);
-  }
-}
-
-void TlsRequiredScanner::onEnd() {
-  finishField();
-  in_header_ = false;
-}
-
-void TlsRequiredScanner::finishField() {
-  if (!in_field_) return;
-  // RFC 8689 §3: tls-required = "TLS-Required:" [FWS] "No" CRLF; the keyword is
-  // case-insensitive. Anything else leaves the sender's TLS request intact.
-  if (!value_too_long_ && equalsIgnoreCase(value_, "No")) {
-    saw_no_ = true;
-  } else {
-    saw_other_ = true;
-  }
-  in_field_ = false;
-  value_too_long_ = false;
-  space_pending_ = false;
-  value_.clear();
 }
 
 void DataReader::begin(size_t max_line_length, uint64_t max_size) {

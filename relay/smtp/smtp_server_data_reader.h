@@ -5,8 +5,7 @@
 // and only a real CRLF "." CRLF ends it (never LF.LF, LF.CRLF or CRLF.LF), so
 // what we think is the end of data is what every other MTA thinks too.
 // Chunk-invariant: the result never depends on how the bytes were split.
-// While the lines stream past it also watches the header section for the one
-// field that changes how we relay (RFC 8689 "TLS-Required: No").
+// While the lines stream past it also watches the header section (HeaderWatch).
 #pragma once
 
 #include <cstddef>
@@ -14,13 +13,16 @@
 #include <string>
 #include <string_view>
 
+#include "message/header_section.h"
+
 namespace tlsrelay::smtp {
 
 // Watches the header section of a message, one unstuffed line at a time, for
-// RFC 8689 §3 "TLS-Required: No". Only whole lines are fed, so the verdict
-// never depends on how the bytes arrived; memory stays bounded whatever the
-// sender writes.
-class TlsRequiredScanner {
+// what changes how we relay: RFC 8689 §3 "TLS-Required: No" and the number of
+// Received fields (RFC 5321 §6.3 loop detection). Only whole lines are fed, so
+// the verdict never depends on how the bytes arrived; memory stays bounded
+// whatever the sender writes (values are cut at a few bytes: only "No" matters).
+class HeaderWatch {
  public:
   // One line of message content, with or without its CR/CRLF.
   void onLine(std::string_view line);
@@ -30,20 +32,15 @@ class TlsRequiredScanner {
   // (case-insensitive, folding and surrounding whitespace ignored) and no
   // TLS-Required field saying anything else: a contradiction keeps TLS policy.
   bool tlsRequiredNo() const { return saw_no_ && !saw_other_; }
+  int receivedCount() const { return received_; }
 
  private:
-  static constexpr size_t kMaxValue = 16;
+  void field(const HeaderField& f);
 
-  void finishField();
-  void appendValue(std::string_view text);
-
-  bool in_header_ = true;
-  bool in_field_ = false;  // the field being read is TLS-Required
-  std::string value_;      // its unfolded value, whitespace squeezed, at most kMaxValue bytes
-  bool space_pending_ = false;
-  bool value_too_long_ = false;
+  HeaderSectionReader reader_{16};
   bool saw_no_ = false;
   bool saw_other_ = false;
+  int received_ = 0;
 };
 
 class DataReader {
@@ -64,6 +61,7 @@ class DataReader {
   std::string takeData();
   // RFC 8689 §3: the header section said "TLS-Required: No" (see TlsRequiredScanner).
   bool tlsRequiredNo() const { return headers_.tlsRequiredNo(); }
+  int receivedCount() const { return headers_.receivedCount(); }
 
  private:
   void appendToLine(std::string_view segment);
@@ -82,7 +80,7 @@ class DataReader {
   bool finished_ = false;
   uint64_t size_ = 0;
   std::string data_;
-  TlsRequiredScanner headers_;
+  HeaderWatch headers_;
 };
 
 }  // namespace tlsrelay::smtp

@@ -133,7 +133,10 @@ void SmtpServerSession::enterState(State next) {
   if (next == state_) return;
   if (log::enabled(log::Level::Debug))
     log::debug(kStage, "state",
-               {{"client", client_ip_}, {"from", stateName(state_)}, {"to", stateName(next)}});
+               {{"session", config_.session_id},
+                {"client", client_ip_},
+                {"from", stateName(state_)},
+                {"to", stateName(next)}});
   state_ = next;
 }
 
@@ -242,7 +245,8 @@ void SmtpServerSession::handleCommand(std::string_view line) {
   smtp::Command cmd = smtp::parseCommandLine(line);
   if (cmd.verb != smtp::Verb::Auth) {  // AUTH lines may carry credentials: never logged
     if (log::enabled(log::Level::Debug))
-      log::debug(kStage, "command", {{"client", client_ip_}, {"verb", cmd.verb_text}});
+      log::debug(kStage, "command",
+                 {{"session", config_.session_id}, {"client", client_ip_}, {"verb", cmd.verb_text}});
   }
   if (line.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos) {
     replyError("501 5.5.2 Error: control characters in command");
@@ -406,6 +410,10 @@ void SmtpServerSession::onRcpt(const std::string& argument) {
     return reply("553 5.6.7 Non-ASCII address needs SMTPUTF8");
   // Never an open relay: only trusted sources or authenticated users may relay.
   if (!source_.relay && !authenticated_) return replyError("554 5.7.1 Relay access denied");
+  if (!config_.accept_address_literals && path->address.find("@[") != std::string::npos) {
+    return reply("550 5.1.2 <" + sanitize(path->address, 100) +
+                 ">: this relay does not deliver to address literals");
+  }
   if (envelope_.recipients.size() >= config_.max_recipients) {
     return reply("452 4.5.3 Error: too many recipients");  // RFC 5321 §4.5.3.1.10
   }
@@ -438,7 +446,8 @@ void SmtpServerSession::finishData() {
     case Rejection::BareLineEnd:
       resetTransaction();
       enterState(State::Ready);
-      log::info(kStage, "message rejected: bare CR or LF", {{"client", client_ip_}});
+      log::info(kStage, "message rejected: bare CR or LF",
+                {{"session", config_.session_id}, {"client", client_ip_}});
       return replyError("550 5.6.11 Message rejected: bare CR or LF in message content");
     case Rejection::LineTooLong:
       resetTransaction();
@@ -451,6 +460,16 @@ void SmtpServerSession::finishData() {
       return reply("552 5.3.4 Message size exceeds fixed maximum message size");
     case Rejection::None:
       break;
+  }
+  if (config_.max_received_headers > 0 && data_reader_.receivedCount() >= config_.max_received_headers) {
+    resetTransaction();
+    enterState(State::Ready);
+    log::info(kStage, "message rejected: mail loop",
+              {{"session", config_.session_id},
+               {"client", client_ip_},
+               {"received", std::to_string(data_reader_.receivedCount())}});
+    return reply("554 5.4.6 Too many hops: " + std::to_string(data_reader_.receivedCount()) +
+                 " Received header fields, possible mail loop");
   }
   envelope_.queue_id = config_.new_queue_id ? config_.new_queue_id() : std::to_string(nowSeconds());
   envelope_.received_at = nowSeconds();
@@ -478,7 +497,10 @@ void SmtpServerSession::messageStored(bool ok, const std::string& detail) {
     reply("250 2.0.0 Ok: queued as " + pending_queue_id_);
   } else {
     log::warn(kStage, "message not stored",
-              {{"client", client_ip_}, {"id", pending_queue_id_}, {"detail", detail}});
+              {{"session", config_.session_id},
+               {"client", client_ip_},
+               {"id", pending_queue_id_},
+               {"detail", detail}});
     reply("451 4.3.0 Error: message could not be stored, try again later");
   }
   pending_queue_id_.clear();

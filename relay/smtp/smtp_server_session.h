@@ -37,6 +37,12 @@ struct ServerSessionConfig {
   bool implicit_tls = false;                     // connection already TLS from byte 0 (port 465 style)
   std::function<std::string()> new_queue_id;     // injected generator (tests pass a counter)
   std::function<int64_t()> now;                  // unix seconds, injected clock
+  std::string session_id;                        // on every log line of the connection
+  // RFC 5321 §4.1.3 user@[192.0.2.1]: taken (and delivered to that address)
+  // only when the operator allows it; otherwise refused at RCPT, not bounced later.
+  bool accept_address_literals = true;
+  // RFC 5321 §6.3: a message with this many Received fields is looping (554 5.4.6).
+  int max_received_headers = 100;
 };
 
 struct TlsInfo {

@@ -729,6 +729,44 @@ TEST(SmtpServerSession, TooManyRecipients) {
             "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n452 4.5.3 Error: too many recipients\r\n");
 }
 
+TEST(SmtpServerSession, AddressLiteralRefusedAtRcptWhenNotAllowed) {
+  Harness h;
+  h.config.accept_address_literals = false;
+  h.start();
+  h.session->takeOutput();
+  h.send("EHLO c\r\nMAIL FROM:<a@b.c>\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<bob@[192.0.2.9]>\r\n"),
+            "550 5.1.2 <bob@[192.0.2.9]>: this relay does not deliver to address literals\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<bob@example.test>\r\n"), "250 2.1.5 Ok\r\n");
+}
+
+TEST(SmtpServerSession, AddressLiteralAcceptedWhenAllowed) {
+  Harness h;  // accept_address_literals defaults to true: RFC 5321 §4.1.3 delivery
+  h.start();
+  h.session->takeOutput();
+  h.send("EHLO c\r\nMAIL FROM:<a@b.c>\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<bob@[192.0.2.9]>\r\n"), "250 2.1.5 Ok\r\n");
+}
+
+TEST(SmtpServerSession, MailLoopRefusedAtHopLimit) {
+  Harness h;
+  h.config.max_received_headers = 3;
+  h.start();
+  h.session->takeOutput();
+  h.send("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
+  std::string looping;
+  for (int i = 0; i < 3; ++i) looping += "Received: from hop" + std::to_string(i) + "\r\n\tby x; date\r\n";
+  EXPECT_EQ(h.send(looping + "Subject: x\r\n\r\nbody\r\n.\r\n"),
+            "554 5.4.6 Too many hops: 3 Received header fields, possible mail loop\r\n");
+  EXPECT_TRUE(h.messages.empty());
+
+  // One below the limit is taken; Received in the body does not count.
+  h.send("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
+  EXPECT_EQ(h.send("Received: from a\r\nReceived: from b\r\n\r\nReceived: body\r\n.\r\n"),
+            "250 2.0.0 Ok: queued as Q1\r\n");
+  EXPECT_EQ(h.messages.size(), 1u);
+}
+
 TEST(SmtpServerSession, TooManyErrorsCloses) {
   Harness h;
   h.config.max_errors = 3;
@@ -848,10 +886,10 @@ TEST(SmtpDataReader, ChunkInvariantOnTrickyInputs) {
 }
 
 // The scanner alone: lines in (with or without CRLF), verdict out.
-TEST(TlsRequiredScanner, LinesInVerdictOut) {
-  using smtp::TlsRequiredScanner;
+TEST(HeaderWatch, LinesInVerdictOut) {
+  using smtp::HeaderWatch;
   {
-    TlsRequiredScanner s;
+    HeaderWatch s;
     s.onLine("TLS-Required:");
     s.onLine("\tNo");
     EXPECT_FALSE(s.tlsRequiredNo());  // the field may still be folded further
@@ -862,28 +900,28 @@ TEST(TlsRequiredScanner, LinesInVerdictOut) {
     EXPECT_TRUE(s.tlsRequiredNo());
   }
   {
-    TlsRequiredScanner s;
+    HeaderWatch s;
     s.onLine(" folded without a field\r\n");  // nothing to continue: ignored
     s.onLine("TLS-Required: NO\r\n");
     s.onEnd();
     EXPECT_TRUE(s.tlsRequiredNo());
   }
   {
-    TlsRequiredScanner s;
+    HeaderWatch s;
     s.onLine(": no name\r\n");  // not a field: the header section is over
     s.onLine("TLS-Required: No\r\n");
     s.onEnd();
     EXPECT_FALSE(s.tlsRequiredNo());
   }
   {
-    TlsRequiredScanner s;
+    HeaderWatch s;
     s.onLine("Bad Name: x");  // a space inside a field name: not a field
     s.onLine("TLS-Required: No");
     s.onEnd();
     EXPECT_FALSE(s.tlsRequiredNo());
   }
   {
-    TlsRequiredScanner s;  // any amount of folding whitespace around the keyword
+    HeaderWatch s;  // any amount of folding whitespace around the keyword
     s.onLine("TLS-Required:");
     for (int i = 0; i < 10000; ++i) s.onLine("      ");
     s.onLine("  No");

@@ -1,0 +1,24 @@
+// ASCII case helpers; see ascii.h.
+#include "common/ascii.h"
+
+namespace tlsrelay {
+
+std::string lowerAscii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = toLowerAscii(c);
+  return out;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (toLowerAscii(a[i]) != toLowerAscii(b[i])) return false;
+  return true;
+}
+
+std::string normalizeDomain(std::string_view domain) {
+  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+  return lowerAscii(domain);
+}
+
+}  // namespace tlsrelay
