@@ -1,7 +1,7 @@
 // MTA-STS (RFC 8461) as pure functions: the `_mta-sts` TXT record, the policy
 // file served at https://mta-sts.<domain>/.well-known/mta-sts.txt, and the
 // rule that says whether an MX host name is covered by a policy. No I/O: the
-// fetch lives in relay/mta_sts_fetcher, the cache in policy/mta_sts_cache.
+// fetch lives in relay/mta_sts/mta_sts_fetcher, the cache in relay/mta_sts/mta_sts_cache.
 #pragma once
 
 #include <cstdint>

@@ -26,7 +26,7 @@ const char* toString(AttemptResult r);
 
 // One outbound session and how TLS went on it.
 struct SessionRecord {
-  std::string session_id;   // "" when no session was started (DNS left no next hop)
+  std::string session_id;   // "" when no session was started (no next hop, or TLS policy skipped it)
   std::string destination;  // the queue key
   std::string domain;       // the recipient (policy) domain
   std::string mx_host;      // receiving-mx-hostname; "" when no next hop was known

@@ -1,4 +1,4 @@
-// `tlsrelay sts cache list|clear`: the operator's view of the MTA-STS policy
+// `tlsrelay policy sts-cache list|clear`: the operator's view of the MTA-STS policy
 // cache, read straight from the cache directory (works with or without a
 // running daemon; a cleared entry is refetched on the next delivery).
 #pragma once

@@ -4,7 +4,7 @@
 //
 // Layout under SpoolOptions::directory:
 //   queue/<id>.msg     one file per message: header, envelope, data, then
-//                      appended state records (relay/spool_format.h)
+//                      appended state records (relay/queue/spool_format.h)
 //   tmp/<id>.msg       a message being written; renamed into queue/ once
 //                      fsynced. Never acknowledged, so recover() deletes it.
 //   quarantine/        files recover() could not read, kept for a human.
