@@ -504,7 +504,7 @@ void DeliveryAttempt::sendNextOrAsk() {
     session_->quit();
     return;
   }
-  current_.emplace();
+  current_ = InFlight{};
   current_->message = std::move(pending_.front());
   pending_.pop_front();
   ++messages_on_connection_;
