@@ -231,7 +231,7 @@ void DeliveryAttempt::beginConnection(size_t index, bool clear_text_retry) {
   record_.policy_source = decision_.policy_source;
   published_.reset();
   handshake_seen_ = AttemptObservation{};
-  ehlo_checked_ = tls_failed_ = usable_ = spoke_smtp_ = false;
+  ehlo_checked_ = tls_failed_ = false;
   failure_.reset();
   current_.reset();
   messages_on_connection_ = 0;
@@ -384,12 +384,10 @@ void DeliveryAttempt::pumpSession() {
     if (!ev) break;
     switch (ev->kind) {
       case SmtpClientSession::EventKind::StartTls:
-        spoke_smtp_ = true;
         emit(StartTls{decision_, target_.mx_host});
         break;
       case SmtpClientSession::EventKind::Ready:
         if (!checkpointAfterEhlo()) return;
-        usable_ = true;
         if (state_ == State::Session) sendNextOrAsk();
         break;
       case SmtpClientSession::EventKind::MessageDone:
@@ -398,8 +396,6 @@ void DeliveryAttempt::pumpSession() {
       case SmtpClientSession::EventKind::Failed: {
         RecipientOutcome f = transientFailure(ev->reason, status::kBadConnection, FailureCause::Connection);
         if (ev->reply) f = outcomeFromReply(*ev->reply);
-        // Both verdicts come from an EHLO reply: the host is up.
-        if (ev->starttls_missing || ev->requiretls_refusal != RequireTlsRefusal::None) spoke_smtp_ = true;
         if (ev->starttls_missing) {
           AttemptObservation seen;
           seen.starttls_offered = false;
@@ -444,7 +440,6 @@ void DeliveryAttempt::pumpSession() {
 bool DeliveryAttempt::checkpointAfterEhlo() {
   if (ehlo_checked_) return true;
   ehlo_checked_ = true;
-  spoke_smtp_ = true;
   AttemptObservation seen;
   if (session_->tlsActive()) {
     seen = handshake_seen_;  // the TLS EHLO verdict builds on the handshake's
@@ -606,8 +601,11 @@ void DeliveryAttempt::closed() {
     failure_ = transientFailure("connection to " + peerName(target_) + " closed while " +
                                     (session_ ? session_->stateName() : "connecting"),
                                 status::kBadConnection, FailureCause::Connection);
-  emit(HostHealth{hostKey(target_), spoke_smtp_, failure_ ? failure_->response : std::string()});
-  reached_session_ = reached_session_ || spoke_smtp_;
+  // Destination health counts connection-level failures only: a host that
+  // accepted EHLO is up, whatever TLS policy then made of the session.
+  const bool spoke_smtp = session_ && session_->helloAccepted();
+  emit(HostHealth{hostKey(target_), spoke_smtp, failure_ ? failure_->response : std::string()});
+  reached_session_ = reached_session_ || spoke_smtp;
   auto record = frozenRecord();
 
   if (current_) {

@@ -245,10 +245,6 @@ class DeliveryAttempt {
   AttemptObservation handshake_seen_;
   bool ehlo_checked_ = false;
   bool tls_failed_ = false;
-  bool usable_ = false;  // reached Ready at least once
-  // Greeting and EHLO answered: the host is up, whatever TLS policy then made
-  // of the session (destination health counts connection-level failures only).
-  bool spoke_smtp_ = false;
   std::optional<RecipientOutcome> failure_;  // why the connection is ending, when it failed
   std::optional<InFlight> current_;
   int messages_on_connection_ = 0;

@@ -277,6 +277,7 @@ void SmtpClientSession::onHelo(const SmtpReply& reply) {
 }
 
 void SmtpClientSession::afterHello() {
+  hello_accepted_ = true;
   if (!tls_active_ && config_.starttls != StartTlsMode::Never && capabilities_.starttls && !tried_starttls_) {
     tried_starttls_ = true;
     send("STARTTLS");  // RFC 2920 §3.1: STARTTLS ends a group; nothing is pipelined after it

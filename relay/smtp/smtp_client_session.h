@@ -116,6 +116,9 @@ class SmtpClientSession {
   std::chrono::seconds currentTimeout() const;
   const EhloCapabilities& capabilities() const { return capabilities_; }
   bool tlsActive() const { return tls_active_; }
+  // The server accepted EHLO or HELO at least once: it is up and speaks SMTP,
+  // whatever TLS policy or the transaction make of the session afterwards.
+  bool helloAccepted() const { return hello_accepted_; }
   const char* stateName() const;  // "sending RCPT TO"
   State state() const { return state_; }
 
@@ -175,6 +178,7 @@ class SmtpClientSession {
   EhloCapabilities capabilities_;
   bool tls_active_ = false;
   bool tried_starttls_ = false;
+  bool hello_accepted_ = false;
   bool needs_rset_ = false;           // a MAIL transaction is open after a failed message
   bool quitting_ = false;             // quit() called: only the QUIT reply matters now
   std::unique_ptr<Transaction> txn_;  // the message in flight, if any

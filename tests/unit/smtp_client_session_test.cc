@@ -475,6 +475,26 @@ TEST(SmtpClientSession, GreetingRefused) {
   EXPECT_EQ(d.client(), "");
 }
 
+// Destination health asks this: a host that answered EHLO (or HELO) is up,
+// whatever TLS policy made of the session afterwards.
+TEST(SmtpClientSession, HelloAcceptedOnlyAfterAPositiveEhloReply) {
+  Dialogue refused;
+  refused.server("554 5.7.1 go away\r\n");
+  EXPECT_FALSE(refused.s().helloAccepted());
+
+  Dialogue busy;
+  busy.server("220 mx\r\n");
+  EXPECT_FALSE(busy.s().helloAccepted());
+  busy.server("451 busy\r\n");
+  EXPECT_FALSE(busy.s().helloAccepted());
+
+  Dialogue no_tls(StartTlsMode::Required);
+  no_tls.server("220 mx ESMTP\r\n");
+  no_tls.server(kEhloPipelining);
+  EXPECT_EQ(no_tls.s().state(), State::Failed);
+  EXPECT_TRUE(no_tls.s().helloAccepted());
+}
+
 TEST(SmtpClientSession, Server421MidSession) {
   Dialogue d;
   d.connect(kEhloPlain);
