@@ -8,6 +8,7 @@
 #include "common/ascii.h"
 #include "common/log.h"
 #include "common/session_id.h"
+#include "message/address.h"
 #include "message/dsn_builder.h"
 #include "policy/domain_policy.h"
 #include "relay/outbound/client_tls_cache.h"
@@ -21,8 +22,7 @@ namespace tlsrelay {
 namespace {
 
 std::string domainOf(const std::string& address) {
-  auto at = address.rfind('@');
-  return at == std::string::npos ? std::string() : lowerAscii(std::string_view(address).substr(at + 1));
+  return lowerAscii(addressDomain(address));
 }
 
 RetryPolicy retryPolicyOf(const DeliveryConfig& c) {

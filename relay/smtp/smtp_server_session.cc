@@ -11,6 +11,7 @@
 #include "common/cidr.h"
 #include "common/log.h"
 #include "common/time_format.h"
+#include "message/address.h"
 #include "relay/smtp/smtp_command.h"
 
 namespace tlsrelay {
@@ -410,7 +411,7 @@ void SmtpServerSession::onRcpt(const std::string& argument) {
     return reply("553 5.6.7 Non-ASCII address needs SMTPUTF8");
   // Never an open relay: only trusted sources or authenticated users may relay.
   if (!source_.relay && !authenticated_) return replyError("554 5.7.1 Relay access denied");
-  if (!config_.accept_address_literals && path->address.find("@[") != std::string::npos) {
+  if (!config_.accept_address_literals && isAddressLiteral(path->address)) {
     return reply("550 5.1.2 <" + sanitize(path->address, 100) +
                  ">: this relay does not deliver to address literals");
   }

@@ -738,6 +738,8 @@ TEST(SmtpServerSession, AddressLiteralRefusedAtRcptWhenNotAllowed) {
   EXPECT_EQ(h.send("RCPT TO:<bob@[192.0.2.9]>\r\n"),
             "550 5.1.2 <bob@[192.0.2.9]>: this relay does not deliver to address literals\r\n");
   EXPECT_EQ(h.send("RCPT TO:<bob@example.test>\r\n"), "250 2.1.5 Ok\r\n");
+  // Only the domain decides: a quoted local part may contain "@[".
+  EXPECT_EQ(h.send("RCPT TO:<\"bob@[x\"@example.test>\r\n"), "250 2.1.5 Ok\r\n");
 }
 
 TEST(SmtpServerSession, AddressLiteralAcceptedWhenAllowed) {
