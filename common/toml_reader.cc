@@ -40,10 +40,6 @@ int lineOfNode(const toml::node& node) {
   return static_cast<int>(node.source().begin.line);
 }
 
-std::string lower(std::string_view s) {
-  return lowerAscii(s);
-}
-
 // Splits "50M" into 50 and "M"; the number must be a non-negative integer.
 bool splitNumberUnit(std::string_view text, uint64_t& number, std::string& unit) {
   size_t i = 0;
@@ -51,7 +47,7 @@ bool splitNumberUnit(std::string_view text, uint64_t& number, std::string& unit)
   if (i == 0) return false;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
   if (ec != std::errc{} || ptr != text.data() + i) return false;
-  unit = lower(text.substr(i));
+  unit = lowerAscii(text.substr(i));
   return true;
 }
 

@@ -27,10 +27,6 @@ std::string_view trimWsp(std::string_view s) {
   return s;
 }
 
-std::string lower(std::string_view s) {
-  return lowerAscii(s);
-}
-
 // RFC 5321 sub-domain: Let-dig [Ldh-str].
 bool validLabel(std::string_view label) {
   if (label.empty() || label.size() > 63) return false;
@@ -163,7 +159,7 @@ Result<StsPolicy> parseStsPolicy(std::string_view body) {
       policy.max_age = *age;
     } else if (key == "mx") {
       if (!validMxPattern(value)) return lineError(n, "bad mx pattern");
-      policy.mx.push_back(lower(value));
+      policy.mx.push_back(lowerAscii(value));
     } else if (!validExtName(key)) {
       return lineError(n, "bad field name");
     }
