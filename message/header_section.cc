@@ -38,7 +38,11 @@ std::optional<HeaderField> HeaderSectionReader::line(std::string_view text) {
     }
   }
   in_field_ = true;
-  field_.name.assign(name.substr(0, std::min<size_t>(name.size(), max_value_)));
+  if (name.size() > max_value_) {
+    name = name.substr(0, max_value_);
+    field_.truncated = true;
+  }
+  field_.name.assign(name);
   appendValue(text.substr(colon + 1));
   return done;
 }

@@ -3,7 +3,7 @@
 // each header field with its name and its unfolded value. Used for the
 // Received count (loop detection), RFC 8689 TLS-Required and the header part
 // of DSNs. Memory stays bounded whatever the sender writes: a value longer
-// than the reader's limit is cut and marked truncated.
+// than the reader's limit is cut and marked truncated (a name too).
 #pragma once
 
 #include <cstddef>

@@ -45,6 +45,14 @@ TEST(HeaderSection, LongValuesAreCutAndMarked) {
   ASSERT_EQ(fields.size(), 1u);
   EXPECT_TRUE(fields[0].truncated);
   EXPECT_EQ(fields[0].value.size(), 100u);
+
+  // A name past the limit is cut too, and says so: a caller matching names
+  // must not take "X-aaaa…" for a shorter field.
+  fields = parseHeaderSection("X-" + std::string(200, 'a') + ": v\r\n\r\n", 100);
+  ASSERT_EQ(fields.size(), 1u);
+  EXPECT_TRUE(fields[0].truncated);
+  EXPECT_EQ(fields[0].name.size(), 100u);
+  EXPECT_EQ(fields[0].value, "v");
 }
 
 TEST(HeaderSection, StreamedLinesGiveTheSameFields) {
