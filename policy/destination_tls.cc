@@ -14,13 +14,15 @@ const Cidr* firstContaining(const std::vector<Cidr>& list, const IpAddress& addr
 
 TlsDecision decideFromDomainPolicy(const DomainPolicy& policy) {
   TlsDecision d;
-  if (policy.require_starttls || policy.verify == VerifyMode::Pkix)
+  if (policy.require_starttls || policy.verify != VerifyMode::None)
     d.starttls = StartTlsMode::Required;
   else if (policy.use_starttls)
     d.starttls = StartTlsMode::Opportunistic;
   else
     d.starttls = StartTlsMode::Never;
-  d.verify = policy.verify;
+  // verify = "dane" authenticates by the hop's TLSA records, which only
+  // decideTls knows: a decision says Dane only when it carries them.
+  d.verify = policy.verify == VerifyMode::Dane ? VerifyMode::None : policy.verify;
   d.ciphers = policy.ciphers;
   d.min_tls_version = policy.min_tls_version.empty() ? "TLSv1.2" : policy.min_tls_version;
   d.client_certificate = policy.client_certificate;

@@ -101,17 +101,22 @@ std::optional<PolicyFile> parsePolicyFile(std::string_view toml, const std::stri
       file.verify = VerifyMode::None;
     else if (v == "pkix")
       file.verify = VerifyMode::Pkix;
+    else if (v == "dane")
+      file.verify = VerifyMode::Dane;
     else
-      reader.error("verify", "expected \"none\" or \"pkix\", got '" + *verify + "'");
+      reader.error("verify", "expected \"none\", \"pkix\" or \"dane\", got '" + *verify + "'");
   }
   // Contradictions written in one file are mistakes, not something to guess about.
   if (file.use_starttls == false && file.require_starttls == true)
     reader.error("require_starttls", "contradicts use_starttls = false");
-  if (file.verify == VerifyMode::Pkix && file.use_starttls == false)
-    reader.error("verify", "\"pkix\" contradicts use_starttls = false");
-  if (file.verify == VerifyMode::Pkix && file.require_starttls == false)
-    reader.error("verify",
-                 "\"pkix\" contradicts require_starttls = false (verification implies TLS is required)");
+  const bool verifies = file.verify && *file.verify != VerifyMode::None;
+  const std::string verify_name = verifies ? "\"" + std::string(toString(*file.verify)) + "\"" : "";
+  if (verifies && file.use_starttls == false)
+    reader.error("verify", verify_name + " contradicts use_starttls = false");
+  if (verifies && file.require_starttls == false)
+    reader.error(
+        "verify",
+        verify_name + " contradicts require_starttls = false (verification implies TLS is required)");
 
   file.client_certificate = readPathKey(reader, "client_certificate", base_dir);
   file.client_key = readPathKey(reader, "client_key", base_dir);
@@ -153,7 +158,7 @@ DomainPolicy resolvePolicy(const PolicyFile& file, const DomainPolicy& parent) {
 
   if (file.use_starttls || file.require_starttls || file.verify) {
     out.verify = file.verify.value_or(VerifyMode::None);
-    out.require_starttls = file.require_starttls.value_or(false) || out.verify == VerifyMode::Pkix;
+    out.require_starttls = file.require_starttls.value_or(false) || out.verify != VerifyMode::None;
     out.use_starttls = file.use_starttls.value_or(true) || out.require_starttls;
   }
   if (file.client_certificate || file.client_key) {

@@ -28,7 +28,7 @@ struct DomainPolicy {
   std::string domain = "*";  // "example.com", "*.example.com" or "*"; lower case, no trailing dot
   bool use_starttls = true;
   bool require_starttls = false;            // implies use_starttls
-  VerifyMode verify = VerifyMode::None;     // Pkix implies require_starttls
+  VerifyMode verify = VerifyMode::None;     // Pkix or Dane (dane-only) imply require_starttls
   std::string client_certificate;           // PEM paths; empty = none
   std::string client_key;                   // defaults to client_certificate (combined PEM)
   std::string ciphers;                      // OpenSSL cipher list (TLS <= 1.2); empty = library default

@@ -433,6 +433,17 @@ TlsaInput tlsaFromAnswer(const dns::TlsaAnswer& answer) {
   return in;
 }
 
+// `verify = "dane"` in a policy file (Postfix's dane-only): a hop without
+// usable, DNSSEC-validated TLSA records is not used (RFC 8460 dane-required).
+bool daneOnlyUnmet(const DecisionInput& in, const TlsDecision& d) {
+  return in.policy_file->verify == VerifyMode::Dane && !d.skip && d.tlsa.empty();
+}
+
+std::string daneRequiredReason(const DecisionInput& in) {
+  return "DANE required by " + in.policy_file->source + " but _25._tcp." + in.hop.mx_host +
+         " has no usable DNSSEC-validated TLSA records";
+}
+
 TlsDecision decideTls(const DecisionInput& in) {
   const HopInput& hop = in.hop;
   // The floor; an unparsable address simply matches no require_tls_out range.
@@ -441,6 +452,7 @@ TlsDecision decideTls(const DecisionInput& in) {
   d.report.domain = hop.smarthost ? hop.mx_host : hop.domain;
   if (in.message.requiretls) {  // RFC 8689 §5: TLS-Required: No is ignored with REQUIRETLS
     applyRequireTls(in, d);
+    if (daneOnlyUnmet(in, d)) skipHop(d, Type::DaneRequired, daneRequiredReason(in), kStatusRequireTls);
     return d;
   }
   const bool relaxed = in.message.tls_required_no;
@@ -459,6 +471,14 @@ TlsDecision decideTls(const DecisionInput& in) {
   } else if (daneApplies(in.tlsa.status)) {
     applyDaneUnusable(in, d);
     dane = true;
+  }
+  if (daneOnlyUnmet(in, d)) {
+    if (!relaxed) {
+      skipHop(d, Type::DaneRequired, daneRequiredReason(in), kStatusTls);
+      return d;
+    }
+    softFail(d, Type::DaneRequired, daneRequiredReason(in));
+    d.verify = VerifyMode::None;  // nothing to verify against; the sender waived TLS
   }
   // RFC 8461 §2: MTA-STS does not apply where DANE does; never to a smarthost.
   if (!dane && !hop.smarthost) applySts(in, d, relaxed);

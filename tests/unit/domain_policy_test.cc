@@ -74,6 +74,10 @@ TEST(DomainPolicyTest, Implications) {
   DomainPolicy pkix = mustParse("domain = \"a.example\"\nverify = \"pkix\"\n");
   EXPECT_TRUE(pkix.require_starttls);
   EXPECT_TRUE(pkix.use_starttls);
+  DomainPolicy dane = mustParse("domain = \"a.example\"\nverify = \"dane\"\n");
+  EXPECT_EQ(dane.verify, VerifyMode::Dane);
+  EXPECT_TRUE(dane.require_starttls);
+  EXPECT_TRUE(dane.use_starttls);
   DomainPolicy req = mustParse("domain = \"a.example\"\nrequire_starttls = true\n");
   EXPECT_TRUE(req.use_starttls);
   EXPECT_EQ(req.verify, VerifyMode::None);
@@ -101,8 +105,8 @@ TEST(DomainPolicyTest, WrongTypesAndValues) {
   EXPECT_THAT(mustFail("domain = \"example.com\"\nrequire_starttls = \"yes\"\n"),
               HasSubstr("example.com.toml:2: require_starttls: expected true or false, got a string"));
   EXPECT_THAT(mustFail("domain = 7\n"), HasSubstr("example.com.toml:1: domain: expected a string"));
-  EXPECT_THAT(mustFail("domain = \"example.com\"\nverify = \"dane\"\n"),
-              HasSubstr(":2: verify: expected \"none\" or \"pkix\""));
+  EXPECT_THAT(mustFail("domain = \"example.com\"\nverify = \"dnssec\"\n"),
+              HasSubstr(":2: verify: expected \"none\", \"pkix\" or \"dane\", got 'dnssec'"));
   EXPECT_THAT(mustFail("domain = \"example.com\"\nmin_tls_version = \"SSLv3\"\n"),
               HasSubstr(":2: min_tls_version"));
   EXPECT_THAT(mustFail("domain = \"example.com\"\nrequire_tls_out = 5\n"),
@@ -137,6 +141,10 @@ TEST(DomainPolicyTest, ContradictionsAreErrors) {
               HasSubstr(":3: verify"));
   EXPECT_THAT(mustFail("domain = \"a.example\"\nrequire_starttls = false\nverify = \"pkix\"\n"),
               HasSubstr(":3: verify"));
+  EXPECT_THAT(mustFail("domain = \"a.example\"\nuse_starttls = false\nverify = \"dane\"\n"),
+              HasSubstr(":3: verify: \"dane\" contradicts use_starttls = false"));
+  EXPECT_THAT(mustFail("domain = \"a.example\"\nrequire_starttls = false\nverify = \"dane\"\n"),
+              HasSubstr(":3: verify: \"dane\" contradicts require_starttls = false"));
   EXPECT_THAT(mustFail("domain = \"a.example\"\nclient_key = \"/k.pem\"\n"),
               HasSubstr(":2: client_key: client_key needs client_certificate"));
 }

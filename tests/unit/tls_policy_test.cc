@@ -26,6 +26,7 @@ struct Floors {
   DomainPolicy opportunistic = builtinDefaultPolicy();
   DomainPolicy starttls = parsePolicy("domain = \"example.com\"\nrequire_starttls = true\n");
   DomainPolicy pkix = parsePolicy("domain = \"example.com\"\nverify = \"pkix\"\n");
+  DomainPolicy dane_only = parsePolicy("domain = \"example.com\"\nverify = \"dane\"\n");
   DomainPolicy never = parsePolicy("domain = \"example.com\"\nuse_starttls = false\n");
   DomainPolicy tls_out = parsePolicy("domain = \"example.com\"\nrequire_tls_out = [\"192.0.2.0/24\"]\n");
   DomainPolicy params = parsePolicy(
@@ -74,6 +75,7 @@ const std::map<std::string_view, Setup>& facts() {
       // policy-file floors
       {"starttls", [](DecisionInput& in) { in.policy_file = &floors().starttls; }},
       {"pkix", [](DecisionInput& in) { in.policy_file = &floors().pkix; }},
+      {"dane-only", [](DecisionInput& in) { in.policy_file = &floors().dane_only; }},
       {"never", [](DecisionInput& in) { in.policy_file = &floors().never; }},
       {"tls-out", [](DecisionInput& in) { in.policy_file = &floors().tls_out; }},
       {"params", [](DecisionInput& in) { in.policy_file = &floors().params; }},
@@ -202,6 +204,23 @@ const DecisionRow kDecisionRows[] = {
     {"tlsa-bogus sts-enforce", "opportunistic none enforce, default, report tlsa, skip dnssec-invalid 4.7.5"},
     {"pkix tlsa-tempfail",
      "required pkix enforce, policy.d/example.com.toml, report tlsa, skip dnssec-invalid 4.7.5"},
+
+    // --- verify = "dane" (dane-only): no usable TLSA, no delivery (RFC 8460 dane-required) ---
+    {"dane-only",
+     "required none enforce, policy.d/example.com.toml, report no-policy-found, skip dane-required 4.7.5"},
+    {"dane-only dane", "required dane enforce, dane, report tlsa"},
+    {"dane-only dane-unusable",
+     "required none enforce, dane (no usable TLSA), report tlsa, skip dane-required 4.7.5"},
+    {"dane-only tlsa-bogus",
+     "required none enforce, policy.d/example.com.toml, report tlsa, skip dnssec-invalid 4.7.5"},
+    {"dane-only sts-enforce",
+     "required none enforce, policy.d/example.com.toml, report no-policy-found, skip dane-required 4.7.5"},
+    {"dane-only tls-required-no",
+     "opportunistic none lenient, policy.d/example.com.toml (TLS-Required: No), report no-policy-found, soft "
+     "dane-required"},
+    {"dane-only secure-mx requiretls",
+     "required pkix enforce requiretls, requiretls, report no-policy-found, skip dane-required 4.7.10"},
+    {"dane-only dane requiretls", "required dane enforce requiretls, requiretls, report tlsa"},
 
     // --- MTA-STS ---
     {"sts-enforce", "required sts enforce, mta-sts enforce, report sts"},
