@@ -58,7 +58,8 @@ class MessageStage {
  public:
   // What a stage's result depends on, which decides how long it may be reused.
   enum class Scope {
-    Content,     // only the bytes (DKIM signing): once per message, whatever the destination
+    Content,     // only the bytes (DKIM signing): once per message, whatever the destination;
+                 // kept only when the result is one group with every recipient and no refusal
     Recipients,  // the bytes and the recipients (encryption to recipient keys)
     Hop,         // also the next hop (encryption by receiving IP): never reused
   };

@@ -78,6 +78,13 @@ void checkResult(const MessageStage& stage, const StageInput& in, StageResult& r
   }
 }
 
+// A Content-scope result can be reused for other recipients only when it is
+// a transformation of the bytes alone; a stage that split or refused
+// recipients depended on them after all, and its result is not kept.
+bool bytesOnly(const StageResult& r) {
+  return r.groups.size() == 1 && r.refused.empty();
+}
+
 }  // namespace
 
 std::optional<PreparedMessage> MessagePipeline::run(const JobMessage& message, const JobTarget& hop,
@@ -118,8 +125,14 @@ bool MessagePipeline::advance(const std::shared_ptr<Run>& r) {
         auto hit = cache_.find(*key);
         if (hit != cache_.end()) {
           ++reused_;
-          for (const auto& out : hit->second.result.groups) r->next_groups.push_back(out);
-          for (const auto& f : hit->second.result.refused) r->refused.push_back(f);
+          if (stage.scope() == MessageStage::Scope::Content) {
+            // Only the bytes were kept: they go to this group's recipients,
+            // who may be another destination's than the first run's.
+            r->next_groups.push_back({g.recipients, hit->second.result.groups.front().data});
+          } else {
+            for (const auto& out : hit->second.result.groups) r->next_groups.push_back(out);
+            for (const auto& f : hit->second.result.refused) r->refused.push_back(f);
+          }
           ++r->group;
           continue;
         }
@@ -132,7 +145,8 @@ bool MessagePipeline::advance(const std::shared_ptr<Run>& r) {
       ++stage_runs_;
       auto take = [this, r, key, in](StageResult result) {
         checkResult(*stages_[r->stage], *in, result);
-        if (key) cache_[*key] = CacheEntry{in->data, result};
+        if (key && (stages_[r->stage]->scope() != MessageStage::Scope::Content || bytesOnly(result)))
+          cache_[*key] = CacheEntry{in->data, result};
         for (auto& out : result.groups) r->next_groups.push_back(std::move(out));
         for (auto& f : result.refused) r->refused.push_back(std::move(f));
         ++r->group;
