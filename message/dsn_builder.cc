@@ -1,4 +1,5 @@
-// RFC 3464 DSN composition; see dsn_builder.h. Everything that comes from the
+// RFC 3464 DSN composition; see dsn_builder.h. The parts are written here,
+// the MIME structure by GMime (message/mime.h). Everything that comes from the
 // network (addresses, remote replies, the returned message) is treated as
 // hostile: header values lose control characters so nothing can add a header
 // or a MIME part, and the boundary is checked against the content it encloses.
@@ -11,6 +12,7 @@
 
 #include "common/ascii.h"
 #include "common/time_format.h"
+#include "message/mime.h"
 
 namespace tlsrelay {
 namespace {
@@ -327,49 +329,47 @@ DsnMessage buildDsn(const DsnInput& in) {
     boundary = boundary.substr(0, 60) + "=" + std::to_string(n);
   }
 
-  std::string& m = out.data;
-  m.reserve(returned.size() + human.size() + status.size() + 1024);
-  m += "From: Mail Delivery System <MAILER-DAEMON@" + mta + ">\r\n";
-  m += "To: <" + sender + ">\r\n";
-  m += any_failed ? "Subject: Undelivered Mail Returned to Sender\r\n"
-                  : "Subject: Delayed Mail (still being retried)\r\n";
-  m += "Date: " + rfc5322Date(in.now) + "\r\n";
-  m += "Message-ID: <" + tokenChars(in.original_queue_id, 64) + "." + std::to_string(in.now) + "." +
-       tokenChars(in.boundary_seed, 32) + "@" + mta + ">\r\n";
-  m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834 §5: keeps responders from answering
-  m += "MIME-Version: 1.0\r\n";
-  m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary + "\"\r\n";
-  m += "\r\n";
-  m += "This is a MIME-encapsulated message.\r\n\r\n";
+  MimeMultipartMessage m;
+  m.fields = {
+      {"From", "Mail Delivery System <MAILER-DAEMON@" + mta + ">"},
+      {"To", "<" + sender + ">"},
+      {"Subject", any_failed ? "Undelivered Mail Returned to Sender" : "Delayed Mail (still being retried)"},
+      {"Date", rfc5322Date(in.now)},
+      {"Message-ID", "<" + tokenChars(in.original_queue_id, 64) + "." + std::to_string(in.now) + "." +
+                         tokenChars(in.boundary_seed, 32) + "@" + mta + ">"},
+      {"Auto-Submitted", "auto-replied"},  // RFC 3834 §5: keeps responders from answering
+  };
+  m.subtype = "report";
+  m.params = {{"report-type", "delivery-status"}};
+  m.boundary = boundary;
+  m.prologue = "This is a MIME-encapsulated message.";
 
-  m += "--" + boundary + "\r\n";
-  m += "Content-Description: Notification\r\n";
-  m += std::string("Content-Type: text/plain; charset=") + (utf8_addresses ? "utf-8" : "us-ascii") + "\r\n";
-  if (utf8_addresses) m += "Content-Transfer-Encoding: 8bit\r\n";
-  m += "\r\n" + human + "\r\n";
+  MimeLeafPart notification{"text",
+                            "plain",
+                            {{"charset", utf8_addresses ? "utf-8" : "us-ascii"}},
+                            {{"Content-Description", "Notification"}}};
+  notification.content = std::move(human);
+  notification.encoding = utf8_addresses ? MimeEncoding::EightBit : MimeEncoding::SevenBit;
+  m.parts.push_back(std::move(notification));
 
-  m += "--" + boundary + "\r\n";
-  m += "Content-Description: Delivery report\r\n";
-  m += "Content-Type: message/delivery-status\r\n\r\n";
-  m += status;
-  m += "\r\n";
+  MimeLeafPart report{"message", "delivery-status", {}, {{"Content-Description", "Delivery report"}}};
+  report.content = std::move(status);
+  m.parts.push_back(std::move(report));
 
   if (!in.original_message.empty()) {
-    m += "--" + boundary + "\r\n";
+    MimeLeafPart original{"message", out.headers_only ? "rfc822-headers" : "rfc822", {}, {}};
     if (out.headers_only) {
-      m += "Content-Description: Undelivered Message Headers\r\n";
-      m += "Content-Type: text/rfc822-headers\r\n";
+      original.type = "text";
+      original.fields = {{"Content-Description", "Undelivered Message Headers"}};
     } else {
-      m += "Content-Description: Undelivered Message\r\n";
-      m += "Content-Type: message/rfc822\r\n";
+      original.fields = {{"Content-Description", "Undelivered Message"}};
     }
+    original.content = std::move(returned);
     // RFC 2046 §5.2.1: message/rfc822 allows only 7bit, 8bit or binary encodings.
-    if (returned_8bit) m += "Content-Transfer-Encoding: 8bit\r\n";
-    // RFC 2046 §5.1.1: the CRLF before a boundary belongs to the boundary, so
-    // one more keeps the returned message's last line break.
-    m += "\r\n" + returned + "\r\n";
+    original.encoding = returned_8bit ? MimeEncoding::EightBit : MimeEncoding::SevenBit;
+    m.parts.push_back(std::move(original));
   }
-  m += "--" + boundary + "--\r\n";
+  out.data = writeMimeMessage(m);
   return out;
 }
 
