@@ -6,8 +6,9 @@
 namespace tlsrelay {
 namespace {
 
-// A table never grows without bound: hosts that failed long ago and were never
-// tried again are forgotten.
+// A table never grows without bound: names whose last failure (and backoff)
+// ended longer ago than the maximum backoff, and that were never tried again,
+// are forgotten; a recent failure below the threshold is kept.
 constexpr size_t kPruneAbove = 10000;
 
 }  // namespace
@@ -19,6 +20,7 @@ void DestinationHealth::failed(std::map<std::string, Entry>& table, const std::s
   if (table.size() > kPruneAbove) prune(table, now);
   Entry& e = table[name];
   ++e.failures;
+  e.last_failure = now;
   e.last_error = error;
   const int over = e.failures - std::max(1, config_.failures);
   if (over < 0) return;
@@ -30,7 +32,8 @@ void DestinationHealth::failed(std::map<std::string, Entry>& table, const std::s
 
 void DestinationHealth::prune(std::map<std::string, Entry>& table, int64_t now) {
   for (auto it = table.begin(); it != table.end();)
-    it = it->second.until + config_.max.count() < now ? table.erase(it) : std::next(it);
+    it = std::max(it->second.until, it->second.last_failure) + config_.max.count() < now ? table.erase(it)
+                                                                                         : std::next(it);
 }
 
 int64_t DestinationHealth::runEnded(const std::string& destination, bool unreachable, bool connected,

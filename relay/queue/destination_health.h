@@ -51,6 +51,7 @@ class DestinationHealth {
   struct Entry {
     int failures = 0;
     int64_t until = 0;
+    int64_t last_failure = 0;
     std::string last_error;
   };
   void failed(std::map<std::string, Entry>& table, const std::string& name, const std::string& error,

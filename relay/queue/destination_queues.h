@@ -70,7 +70,8 @@ class DestinationQueues {
   void add(WorkItem item);
   // Holds back every item of `destination` until `until` (unix seconds; 0
   // lifts the hold): a destination in backoff (destination_health.h) gets no
-  // new connection before then, whatever its items' ready times say.
+  // new connection before then, whatever its items' ready times say, and one
+  // connection at a time after it (the probe) until the hold is lifted.
   void hold(const std::string& destination, int64_t until);
   int64_t heldUntil(const std::string& destination) const;
 
