@@ -6,10 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <string_view>
 
 #include "message/dsn_builder.h"
+#include "message/mime.h"
 #include "reporting/accounting_log.h"
 
 using namespace tlsrelay;
@@ -55,16 +57,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (m[i] == '\n') check(i > 0 && m[i - 1] == '\r');
     if (m[i] == '\r') check(i + 1 < m.size() && m[i + 1] == '\n');
   }
-  // The header section is exactly the fields we write.
+  // The header section is exactly the fields we write, in order.
+  static const char* kFields[] = {"From",           "To",           "Subject",     "Date", "Message-ID",
+                                  "Auto-Submitted", "MIME-Version", "Content-Type"};
   std::string_view header = headerSection(m);
-  size_t lines = 0;
-  for (char c : header) lines += c == '\n';
-  check(lines == 10);  // 9 fields (Content-Type folded over 2 lines) + the empty line
-  // The boundary is announced once and closes the message.
-  size_t b = m.find("\r\n\tboundary=\"");  // our folded Content-Type line; the To: line may hold anything
-  check(b != std::string::npos && b < header.size());
-  b += 13;
-  std::string boundary = m.substr(b, m.find('"', b) - b);
+  size_t field_count = 0;
+  for (size_t start = 0; start < header.size();) {
+    size_t end = header.find("\r\n", start);
+    std::string_view line = header.substr(start, end - start);
+    start = end + 2;
+    if (line.empty()) break;
+    if (line[0] == ' ' || line[0] == '\t') continue;  // folded
+    check(field_count < std::size(kFields));
+    std::string name = std::string(kFields[field_count++]) + ":";
+    check(line.compare(0, name.size(), name) == 0);
+  }
+  check(field_count == std::size(kFields));
+  // A MIME reader sees our parts and no others, and the boundary closes the message once.
+  auto parsed = parseMimeMessage(m);
+  check(parsed.has_value() && parsed->content_type == "multipart/report");
+  std::string boundary;
+  for (const auto& [name, value] : parsed->params)
+    if (name == "boundary") boundary = value;
+  check(!boundary.empty());
+  const size_t expected_parts = in.original_message.empty() ? 2 : 3;
+  check(parsed->leaves.size() == expected_parts);
+  check(parsed->leaves[0].content_type == "text/plain");
+  check(parsed->leaves[1].content_type == "message/delivery-status");
   check(m.size() >= boundary.size() + 6 &&
         m.compare(m.size() - boundary.size() - 6, std::string::npos, "--" + boundary + "--\r\n") == 0);
   check(m.find("\r\n--" + boundary + "--") == m.size() - boundary.size() - 6 - 2);
