@@ -21,15 +21,11 @@
 #include <string>
 
 #include "dnssec/dns_name.h"
+#include "dnssec/ldns_packet.h"
 
 namespace tlsrelay::dns {
 
 namespace {
-
-struct PktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-using PktPtr = std::unique_ptr<ldns_pkt, PktFree>;
 
 // Presentation form of a domain-name rdf ("." for the root), or nullopt.
 std::optional<std::string> rdfNameText(const ldns_rdf* rdf) {
@@ -110,13 +106,9 @@ Answer<Record> tempFail(std::string why) {
 template <class Record, class Decode>
 Answer<Record> interpret(std::span<const uint8_t> wire, std::string_view qname, uint16_t qtype, bool trust_ad,
                          Decode decode) {
-  if (wire.size() < 12 || wire.size() > 65535) return tempFail<Record>("malformed DNS response (size)");
-  ldns_pkt* raw = nullptr;
-  ldns_status status = ldns_wire2pkt(&raw, wire.data(), wire.size());
-  PktPtr pkt(raw);
-  if (status != LDNS_STATUS_OK || !pkt) {
-    return tempFail<Record>(std::string("malformed DNS response: ") + ldns_get_errorstr_by_id(status));
-  }
+  ParsedPacket parsed = parseDnsMessage(wire);
+  if (!parsed.packet) return tempFail<Record>(std::move(parsed.error));
+  LdnsPacket pkt = std::move(parsed.packet);
   if (!ldns_pkt_qr(pkt.get())) return tempFail<Record>("DNS message is not a response");
 
   // The answer must be for the question we asked, nothing else.

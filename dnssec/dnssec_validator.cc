@@ -26,6 +26,7 @@
 #include "common/ascii.h"
 #include "dnssec/dns_response.h"
 #include "dnssec/dnssec_denial.h"
+#include "dnssec/ldns_packet.h"
 
 namespace tlsrelay::dns {
 
@@ -39,9 +40,6 @@ constexpr int kMaxQueriesPerValidation = 24;  // DS + DNSKEY fetches
 constexpr int64_t kMaxCacheSeconds = 3600;
 constexpr size_t kMaxCacheEntries = 4096;
 
-struct PktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
 struct RdfFree {
   void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
 };
@@ -54,7 +52,7 @@ struct DeepListFree {
 struct ViewFree {  // a list that borrows its records
   void operator()(ldns_rr_list* l) const { ldns_rr_list_free(l); }
 };
-using PktPtr = std::unique_ptr<ldns_pkt, PktFree>;
+using PktPtr = LdnsPacket;
 using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
 using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
 using OwnedList = std::unique_ptr<ldns_rr_list, DeepListFree>;
@@ -233,13 +231,12 @@ class Fetcher {
       why = text + " " + typeText(type) + ": " + raw.error;
       return nullptr;
     }
-    ldns_pkt* parsed = nullptr;
-    if (raw.wire.size() < 12 || ldns_wire2pkt(&parsed, raw.wire.data(), raw.wire.size()) != LDNS_STATUS_OK) {
-      ldns_pkt_free(parsed);
-      why = text + " " + typeText(type) + ": malformed response";
+    ParsedPacket parsed = parseDnsMessage(raw.wire);
+    if (!parsed.packet) {
+      why = text + " " + typeText(type) + ": " + parsed.error;
       return nullptr;
     }
-    PktPtr pkt(parsed);
+    PktPtr pkt = std::move(parsed.packet);
     ldns_rr_list* question = ldns_pkt_question(pkt.get());
     if (question == nullptr || ldns_rr_list_rr_count(question) != 1 ||
         !dnsNameEqual(ldns_rr_owner(ldns_rr_list_rr(question, 0)), name) ||
@@ -596,13 +593,12 @@ struct DnssecValidator::Impl {
       verdict.why = anchors.error;
       return verdict;
     }
-    ldns_pkt* parsed = nullptr;
-    if (ldns_wire2pkt(&parsed, response.data(), response.size()) != LDNS_STATUS_OK) {
-      ldns_pkt_free(parsed);
-      verdict.why = "malformed response";
+    ParsedPacket parsed = parseDnsMessage(response);
+    if (!parsed.packet) {
+      verdict.why = std::move(parsed.error);
       return verdict;
     }
-    PktPtr pkt(parsed);
+    PktPtr pkt = std::move(parsed.packet);
     RdfPtr current(ldns_dname_new_frm_str(qname.c_str()));
     if (!current) {
       verdict.why = "invalid name";

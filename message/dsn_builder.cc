@@ -357,13 +357,12 @@ DsnMessage buildDsn(const DsnInput& in) {
   m.parts.push_back(std::move(report));
 
   if (!in.original_message.empty()) {
-    MimeLeafPart original{"message", out.headers_only ? "rfc822-headers" : "rfc822", {}, {}};
-    if (out.headers_only) {
-      original.type = "text";
-      original.fields = {{"Content-Description", "Undelivered Message Headers"}};
-    } else {
-      original.fields = {{"Content-Description", "Undelivered Message"}};
-    }
+    // RFC 6522 §4: a header-only return is text/rfc822-headers.
+    MimeLeafPart original{
+        out.headers_only ? "text" : "message",
+        out.headers_only ? "rfc822-headers" : "rfc822",
+        {},
+        {{"Content-Description", out.headers_only ? "Undelivered Message Headers" : "Undelivered Message"}}};
     original.content = std::move(returned);
     // RFC 2046 §5.2.1: message/rfc822 allows only 7bit, 8bit or binary encodings.
     original.encoding = returned_8bit ? MimeEncoding::EightBit : MimeEncoding::SevenBit;

@@ -5,9 +5,10 @@
 
 #include <gmime/gmime.h>
 
-#include <cctype>
 #include <memory>
 #include <mutex>
+
+#include "common/ascii.h"
 
 namespace tlsrelay {
 namespace {
@@ -84,9 +85,7 @@ std::string writeCrlf(GMimeObject* object) {
 }
 
 std::string lower(const char* s) {
-  std::string out = s ? s : "";
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return lowerAscii(s ? s : "");
 }
 
 void readContentType(GMimeObject* object, std::string& type,

@@ -65,7 +65,7 @@ void DestinationQueues::setConnectionLimit(const std::string& destination, uint3
 uint32_t DestinationQueues::limitOf(const std::string& name) const {
   // A destination leaving backoff is probed by one connection, not a storm;
   // the hold stays on record until a usable session lifts it (hold(name, 0)).
-  if (holds_.count(name) != 0) return 1;
+  if (!holds_.empty() && holds_.count(name) != 0) return 1;
   auto it = limit_overrides_.find(name);
   return it != limit_overrides_.end() ? it->second : limits_.max_connections_per_destination;
 }

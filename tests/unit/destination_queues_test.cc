@@ -328,12 +328,6 @@ TEST(DestinationQueues, RandomisedAgainstModel) {
   }
 }
 
-}  // namespace
-}  // namespace tlsrelay
-
-namespace tlsrelay {
-namespace {
-
 TEST(DestinationQueues, TakeNextReadyFeedsAnOpenConnectionWithoutANewSlot) {
   DestinationQueues::Limits limits;
   limits.max_connections_per_destination = 1;
@@ -368,35 +362,6 @@ TEST(DestinationQueues, TakeNextReadyFeedsAnOpenConnectionWithoutANewSlot) {
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(seen, (std::vector<std::string>{"a.example", "b.example"}));
   EXPECT_EQ(q.size(), 0u);
-}
-
-}  // namespace
-}  // namespace tlsrelay
-
-namespace tlsrelay {
-namespace {
-
-// destination_health.h: "a destination in backoff gets no connection until
-// the backoff ends (then one run probes it)". The hold stays on record after
-// its end, so the destination gets one connection, whatever its limit, until
-// a usable session lifts the hold.
-TEST(DestinationQueues, LeavingBackoffStartsOneProbeUntilTheHoldIsLifted) {
-  DestinationQueues::Limits limits;
-  limits.max_connections_per_destination = 4;
-  limits.max_messages_per_batch = 1;
-  DestinationQueues q(limits);
-  for (int i = 0; i < 6; ++i) q.add(item("M" + std::to_string(i), "down.example", T0));
-  q.hold("down.example", T0 + 60);
-  EXPECT_FALSE(q.takeReady(T0 + 59));
-  ASSERT_TRUE(q.takeReady(T0 + 60));  // the probe
-  EXPECT_FALSE(q.takeReady(T0 + 60));
-  EXPECT_EQ(q.activeConnections("down.example"), 1u);
-
-  q.hold("down.example", 0);  // the probe reached a usable session
-  int more = 0;
-  while (q.takeReady(T0 + 61)) ++more;
-  EXPECT_EQ(more, 3);  // the full limit of 4 again
-  EXPECT_EQ(q.activeConnections("down.example"), 4u);
 }
 
 }  // namespace

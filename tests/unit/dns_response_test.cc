@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dnssec/dns_name.h"
+#include "dnssec/ldns_packet.h"
 #include "dnssec/server_address.h"
 
 namespace tlsrelay::dns {
@@ -32,6 +33,10 @@ class Wire {
   }
   Wire& authority(const std::string& owner, uint16_t type, uint32_t ttl, std::vector<uint8_t> rdata) {
     authority_.push_back(rr(owner, type, ttl, rdata));
+    return *this;
+  }
+  Wire& additional(const std::string& owner, uint16_t type, uint32_t ttl, std::vector<uint8_t> rdata) {
+    additional_.push_back(rr(owner, type, ttl, rdata));
     return *this;
   }
   // An OPT record (RFC 6891) carrying one RFC 8914 Extended DNS Error.
@@ -325,6 +330,35 @@ std::vector<uint8_t> tlsaRdata(uint8_t usage, uint8_t selector, uint8_t matching
   std::vector<uint8_t> b = {usage, selector, matching};
   b.insert(b.end(), data_size, fill);
   return b;
+}
+
+// ldns keeps one TSIG per message and leaks the others (found by the fuzzer):
+// we never sign queries, so any TSIG in an answer is refused before ldns.
+TEST(DnsResponse, TsigRecordsAreRefusedBeforeLdnsSeesThem) {
+  constexpr uint16_t kTypeTsig = 250;
+  // Root algorithm name, time, fudge, empty MAC, original id, error, empty other data.
+  const std::vector<uint8_t> tsig_rdata(17, 0);
+  auto plain =
+      Wire(kOk, "example.test", kTypeMx).answer("example.test", kTypeMx, 300, Wire::mx(10, "mx.test"));
+  EXPECT_FALSE(carriesTsigRecord(plain.bytes()));
+  EXPECT_EQ(parseMxResponse(plain.bytes(), "example.test", true).outcome, Outcome::Found);
+
+  auto signed_twice = plain;
+  signed_twice.additional("key.test", kTypeTsig, 0, tsig_rdata)
+      .additional("key.test", kTypeTsig, 0, tsig_rdata);
+  EXPECT_TRUE(carriesTsigRecord(signed_twice.bytes()));
+  MxAnswer a = parseMxResponse(signed_twice.bytes(), "example.test", true);
+  EXPECT_EQ(a.outcome, Outcome::TempFail);
+  EXPECT_NE(a.why.find("TSIG"), std::string::npos) << a.why;
+
+  auto tsig_in_answer = Wire(kOk, "example.test", kTypeMx).answer("example.test", kTypeTsig, 0, tsig_rdata);
+  EXPECT_TRUE(carriesTsigRecord(tsig_in_answer.bytes()));
+
+  // A record whose length runs past the end is ldns's to refuse, not ours.
+  std::vector<uint8_t> cut = signed_twice.bytes();
+  cut.resize(cut.size() - 60);  // into the first TSIG's fixed fields
+  EXPECT_FALSE(carriesTsigRecord(cut));
+  EXPECT_FALSE(carriesTsigRecord(std::vector<uint8_t>(5, 0)));
 }
 
 TEST(DnsResponse, TlsaRecordsDecoded) {

@@ -22,6 +22,8 @@ namespace tlsrelay::dns {
 namespace {
 
 DnsFixtureProcess g_dns;
+constexpr int kBigTxtRecords = 8;
+constexpr size_t kBigTxtLength = 250;
 std::string g_unreachable = "127.0.53.99";
 
 class LdnsResolverTest : public ::testing::Test {
@@ -39,8 +41,12 @@ class LdnsResolverTest : public ::testing::Test {
     // Exercise the fixture's hook for records added by other tests.
     if (std::getenv("TLSRELAY_TEST_DNS_EXTRA") == nullptr) {
       const std::string extra = g_dns.workdir + "/extra.rr";
-      std::ofstream(extra) << "example.test\thooked IN TXT \"added by TLSRELAY_TEST_DNS_EXTRA\"\n"
-                           << "multi.test.\thooked.multi.test. 600 IN A 127.0.1.14\n";
+      std::ofstream out(extra);
+      out << "example.test\thooked IN TXT \"added by TLSRELAY_TEST_DNS_EXTRA\"\n"
+          << "multi.test.\thooked.multi.test. 600 IN A 127.0.1.14\n";
+      for (char c = 'a'; c < 'a' + kBigTxtRecords; ++c) {
+        out << "example.test\tbig IN TXT \"" << std::string(kBigTxtLength, c) << "\"\n";
+      }
       setenv("TLSRELAY_TEST_DNS_EXTRA", extra.c_str(), 1);
     }
     ASSERT_EQ(g_dns.start(), 0) << "fixture failed, see " << g_dns.workdir << "/start.log";
@@ -201,6 +207,20 @@ TEST_F(LdnsResolverTest, ExtraRecordsHookIsSignedIntoTheZone) {
   ASSERT_EQ(a.outcome, Outcome::Found) << a.why;
   EXPECT_EQ(a.security, Security::Secure);
   EXPECT_EQ(a.records, std::vector<std::string>{"127.0.1.14"});
+}
+
+// Eight 250-byte strings and their signature exceed the 1232-byte EDNS size
+// we ask for: the server truncates over UDP and the answer must come over TCP.
+TEST_F(LdnsResolverTest, AnAnswerTooBigForUdpComesOverTcp) {
+  if (std::string(std::getenv("TLSRELAY_TEST_DNS_EXTRA")) != g_dns.workdir + "/extra.rr")
+    GTEST_SKIP() << "caller's extras";
+  TxtAnswer txt = makeLdnsResolver(config())->lookupTxt("big.example.test");
+  ASSERT_EQ(txt.outcome, Outcome::Found) << txt.why;
+  EXPECT_EQ(txt.security, Security::Secure);
+  ASSERT_EQ(txt.records.size(), static_cast<size_t>(kBigTxtRecords));
+  std::sort(txt.records.begin(), txt.records.end());
+  EXPECT_EQ(txt.records.front(), std::string(kBigTxtLength, 'a'));
+  EXPECT_EQ(txt.records.back(), std::string(kBigTxtLength, 'a' + kBigTxtRecords - 1));
 }
 
 TEST_F(LdnsResolverTest, AbsentTlsaIsSecureNxDomain) {

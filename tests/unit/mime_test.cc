@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace tlsrelay {
@@ -178,6 +179,31 @@ TEST(Mime, AMessageWithoutMimeIsOneTextLeaf) {
   EXPECT_EQ(parsed->content_type, "text/plain");
   ASSERT_EQ(parsed->leaves.size(), 1u);
   EXPECT_EQ(parsed->leaves[0].content, "just text\r\n");
+}
+
+// Reports and bounces from the wild feed this parser: whatever the bytes, it
+// answers (a message or nullopt) and a missing closing boundary is forgiven.
+TEST(Mime, EmptyGarbageAndUnclosedInputAreAnswered) {
+  auto empty = parseMimeMessage("");
+  if (empty) {
+    EXPECT_TRUE(empty->fields.empty());
+  }
+
+  std::mt19937 random(7);
+  for (int round = 0; round < 200; ++round) {
+    std::string garbage(random() % 600, '\0');
+    for (char& c : garbage) c = static_cast<char>(random());
+    if (round % 2) garbage = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" + garbage;
+    (void)parseMimeMessage(garbage);
+  }
+
+  auto unclosed = parseMimeMessage(
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\none\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\ntwo\r\n");
+  ASSERT_TRUE(unclosed);
+  ASSERT_EQ(unclosed->leaves.size(), 2u);
+  EXPECT_EQ(unclosed->leaves[0].content.substr(0, 3), "one");
+  EXPECT_EQ(unclosed->leaves[1].content.substr(0, 3), "two");
 }
 
 }  // namespace
