@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/log.h"
+#include "common/base64.h"
 #include "relay/smtp/smtp_command.h"
 #include "relay/smtp/smtp_server_session.h"
 
@@ -119,9 +120,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (mail.ok()) (void)tlsrelay::smtp::parseEsmtpParams(mail->params);
     auto rcpt = tlsrelay::smtp::parseRcptArgument(cmd.argument);
     if (rcpt.ok()) (void)tlsrelay::smtp::parseEsmtpParams(rcpt->params);
-    auto decoded = tlsrelay::smtp::base64Decode(line);
+    auto decoded = tlsrelay::base64Decode(line);
     // Non-canonical pad bits are tolerated (RFC 4648 §3.5 MAY), so compare decoded forms.
-    if (decoded.ok() && *tlsrelay::smtp::base64Decode(tlsrelay::smtp::base64Encode(*decoded)) != *decoded)
+    if (decoded.ok() && *tlsrelay::base64Decode(tlsrelay::base64Encode(*decoded)) != *decoded)
       __builtin_trap();
     if (tlsrelay::smtp::isValidXtext(line) &&
         tlsrelay::smtp::xtextDecode(tlsrelay::smtp::xtextEncode(line)) != line)

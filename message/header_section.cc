@@ -8,6 +8,26 @@ bool isWsp(char c) {
   return c == ' ' || c == '\t';
 }
 
+// §2.2: a field name of printable ASCII but the colon, optionally followed
+// by WSP (§4.5), then the colon.
+bool startsField(std::string_view line) {
+  size_t colon = line.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return false;
+  std::string_view name = line.substr(0, colon);
+  while (!name.empty() && isWsp(name.back())) name.remove_suffix(1);
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126) return false;
+  }
+  return true;
+}
+
+std::string_view withoutLineEnd(std::string_view line) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
 }  // namespace
 
 std::optional<HeaderField> HeaderSectionReader::line(std::string_view text) {
@@ -90,6 +110,39 @@ std::vector<HeaderField> parseHeaderSection(std::string_view message, size_t max
   }
   if (auto f = reader.end()) fields.push_back(std::move(*f));
   return fields;
+}
+
+RawHeaderFields splitRawHeaderFields(std::string_view message) {
+  RawHeaderFields out;
+  size_t pos = 0;
+  size_t field_start = std::string_view::npos;
+  size_t field_end = 0;  // end of the field's last line, line end excluded
+  auto close = [&] {
+    if (field_start != std::string_view::npos)
+      out.fields.push_back(message.substr(field_start, field_end - field_start));
+    field_start = std::string_view::npos;
+  };
+  while (pos < message.size()) {
+    size_t nl = message.find('\n', pos);
+    size_t stop = nl == std::string_view::npos ? message.size() : nl + 1;
+    std::string_view line = withoutLineEnd(message.substr(pos, stop - pos));
+    if (!line.empty() && isWsp(line.front()) && field_start != std::string_view::npos) {
+      field_end = pos + line.size();
+    } else if (!line.empty() && startsField(line)) {
+      close();
+      field_start = pos;
+      field_end = pos + line.size();
+    } else {
+      close();
+      // The blank line belongs to neither part; any other line is the body's first.
+      out.body = message.substr(line.empty() ? stop : pos);
+      return out;
+    }
+    pos = stop;
+  }
+  close();
+  out.body = message.substr(message.size());
+  return out;
 }
 
 std::string_view headerSection(std::string_view message) {

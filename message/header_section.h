@@ -46,6 +46,17 @@ class HeaderSectionReader {
 // Every field of the header section of `message` (CRLF or LF line ends).
 std::vector<HeaderField> parseHeaderSection(std::string_view message, size_t max_value = 998);
 
+// The header section as written, for code that must see the exact bytes (DKIM
+// canonicalisation): each field with its folding line breaks but without the
+// line end that closes it, and the body after the blank line. A line that is
+// neither a field nor a continuation ends the header section there, as in
+// HeaderSectionReader; it then starts the body.
+struct RawHeaderFields {
+  std::vector<std::string_view> fields;
+  std::string_view body;
+};
+RawHeaderFields splitRawHeaderFields(std::string_view message);
+
 // The header section of `message` including the blank line that ends it (the
 // whole message when it has no body).
 std::string_view headerSection(std::string_view message);

@@ -167,4 +167,30 @@ std::optional<ParsedMimeMessage> parseMimeMessage(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+void collectMailboxes(InternetAddressList* list, std::vector<std::string>& out) {
+  int n = internet_address_list_length(list);
+  for (int i = 0; i < n; ++i) {
+    InternetAddress* address = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_GROUP(address)) {
+      collectMailboxes(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(address)), out);
+      continue;
+    }
+    const char* spec = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(address));
+    if (spec != nullptr && std::string_view(spec).find('@') != std::string_view::npos) out.emplace_back(spec);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> parseMailboxList(std::string_view value) {
+  initGMime();
+  std::vector<std::string> out;
+  std::string text = singleLine(value);
+  GPtr<InternetAddressList> list(internet_address_list_parse(nullptr, text.c_str()));
+  if (list) collectMailboxes(list.get(), out);
+  return out;
+}
+
 }  // namespace tlsrelay

@@ -71,4 +71,10 @@ struct ParsedMimeMessage {
 // defects that readers forgive (a missing closing boundary) are forgiven.
 std::optional<ParsedMimeMessage> parseMimeMessage(std::string_view bytes);
 
+// The addr-specs of an address-list header value (From, To, Cc; RFC 5322
+// §3.4), groups flattened, display names dropped: `"Bob" <bob@b.example>,
+// carol@c.example` gives {"bob@b.example", "carol@c.example"}. Entries
+// without an '@' are left out.
+std::vector<std::string> parseMailboxList(std::string_view value);
+
 }  // namespace tlsrelay

@@ -19,6 +19,8 @@
 #include "common/log.h"
 #include "common/toml_reader.h"
 #include "policy/domain_policy.h"
+#include "relay/config/config_paths.h"
+#include "relay/config/dkim_section.h"
 
 namespace tlsrelay {
 namespace {
@@ -33,16 +35,6 @@ struct Context {
   std::vector<ConfigError>& errors;
 };
 
-std::string resolvePath(const std::string& path, const std::string& base_dir) {
-  if (path.empty() || base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
-}
-
-bool hasControlCharacters(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 bool validHostName(std::string_view name) {
   if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.') return false;
   if (name.find("..") != std::string_view::npos) return false;
@@ -52,13 +44,7 @@ bool validHostName(std::string_view name) {
 }
 
 std::optional<std::string> readPath(TableReader& r, std::string_view key, const Context& ctx) {
-  auto value = r.getString(key);
-  if (!value) return std::nullopt;
-  if (hasControlCharacters(*value)) {
-    r.error(key, "control characters in path");
-    return std::nullopt;
-  }
-  return resolvePath(*value, ctx.base_dir);
+  return readConfigPath(r, key, ctx.base_dir);
 }
 
 std::optional<std::string> canonicalTlsVersion(std::string_view text) {
@@ -357,6 +343,7 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
     r.reportUnknownKeys();
   });
   section(top, "delivery", ctx, [&](TableReader& r) { readDelivery(r, cfg.delivery); });
+  section(top, "dkim", ctx, [&](TableReader& r) { readDkimSection(r, cfg.dkim, ctx.base_dir); });
   section(top, "retry", ctx, [&](TableReader& r) { readRetry(r, cfg.delivery.retry); });
   readDirectorySection(top, "accounting", "directory", cfg.accounting_directory, ctx);
   section(top, "logging", ctx, [&](TableReader& r) {
@@ -377,6 +364,7 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
   // Values several modules need, copied into each module's slice.
   cfg.inbound.hostname = cfg.delivery.helo_name = cfg.hostname;
   cfg.inbound.accept_address_literals = cfg.delivery.address_literals;
+  if (cfg.dkim.authserv_id.empty()) cfg.dkim.authserv_id = cfg.hostname;
   // The one rule for where the MTA-STS cache lives.
   if (cfg.mta_sts.cache_directory.empty())
     cfg.mta_sts.cache_directory = (std::filesystem::path(cfg.spool_directory) / "mta-sts").string();

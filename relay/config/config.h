@@ -14,6 +14,7 @@
 
 #include "common/config_error.h"  // ConfigError
 #include "common/result.h"
+#include "relay/config/dkim_section.h"  // DkimConfig
 #include "relay/config/source_rules.h"  // SourceRule
 
 namespace tlsrelay {
@@ -112,6 +113,7 @@ struct RelayConfig {
   MtaStsConfig mta_sts;
   std::string policy_directory;  // empty = only the built-in `*` opportunistic policy
   DeliveryConfig delivery;
+  DkimConfig dkim;
   std::string accounting_directory;  // empty = no CSV accounting
   std::string log_level = "info";
   std::string source_file;  // the file this came from; "<embedded>" for the default

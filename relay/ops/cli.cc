@@ -17,6 +17,7 @@
 #include "relay/mta_sts/mta_sts_cli.h"
 #include "relay/ops/control_socket.h"
 #include "relay/ops/daemon.h"
+#include "relay/ops/dkim_cli.h"
 #include "relay/ops/policy_explain_cli.h"
 #include "relay/ops/runtime_config.h"
 #include "relay/queue/spool.h"
@@ -264,6 +265,8 @@ int runCli(int argc, char** argv) {
   auto* sts_clear = sts_cache->add_subcommand("clear", "forget one cached policy, or all of them");
   sts_clear->add_option("domain", domain, "domain (default: all)");
 
+  DkimCommands dkim(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -276,6 +279,7 @@ int runCli(int argc, char** argv) {
   if (qflush->parsed()) return queueCommand(config_path, "flush");
   if (qdelete->parsed()) return queueCommand(config_path, "delete " + queue_id);
   if (qbounce->parsed()) return queueCommand(config_path, "bounce " + queue_id);
+  if (dkim.parsed()) return dkim.run(config_path);
   if (uadd->parsed()) return userAdd(config_path, users_file, user_name, password_file);
   if (explain->parsed() || sts_list->parsed() || sts_clear->parsed()) {
     auto cfg = loadRelayConfig(config_path);

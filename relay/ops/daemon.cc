@@ -8,6 +8,9 @@
 #include <filesystem>
 
 #include "common/log.h"
+#include "dkim/resolver_key_source.h"
+#include "dkim/signing_stage.h"
+#include "dkim/verification_stage.h"
 #include "dnssec/resolver.h"
 #include "policy/domain_policy.h"
 #include "relay/inbound/inbound_server.h"
@@ -16,6 +19,7 @@
 #include "relay/mta_sts/mta_sts_provider.h"
 #include "relay/mta_sts/mta_sts_refresher.h"
 #include "relay/ops/control_socket.h"
+#include "relay/ops/dkim_setup.h"
 #include "relay/ops/resolver_setup.h"
 #include "relay/ops/runtime_config.h"
 #include "relay/queue/delivery_engine.h"
@@ -41,6 +45,9 @@ struct Daemon {
   std::unique_ptr<MtaStsProvider> mta_sts;
   std::unique_ptr<MtaStsRefresher> sts_refresher;
   std::unique_ptr<ObserverQueue> events;  // after the observers: stopped before they go
+  std::unique_ptr<dkim::ResolverKeySource> dkim_keys;
+  std::shared_ptr<dkim::VerificationStage> dkim_verify;
+  std::shared_ptr<dkim::SigningStage> dkim_sign;
   std::unique_ptr<DeliveryEngine> engine;
   std::unique_ptr<InboundServer> inbound;
   std::unique_ptr<ControlSocket> control;
@@ -60,6 +67,11 @@ struct Daemon {
     return s;
   }
 
+  dkim::VerificationSettings verificationSettings() const {
+    const DkimConfig& c = runtime.relay->dkim;
+    return {c.authentication_results, c.verify_authenticated, c.authserv_id};
+  }
+
   void reload() {
     auto fresh = loadRuntimeConfig(config_path);
     if (!fresh.ok()) {
@@ -77,6 +89,8 @@ struct Daemon {
     if (log::parseLevel(runtime.relay->log_level, level)) log::setLevel(level);
     inbound->reload(inboundSettings());
     engine->configure(deliveryConfig(), runtime.policies);
+    dkim_sign->update(runtime.dkim_signers, signingSourceCheck(runtime.relay));
+    dkim_verify->update(verificationSettings());
     log::info("config", "configuration reloaded", {{"file", runtime.relay->source_file}});
   }
 
@@ -162,8 +176,22 @@ int runServe(const std::string& config_path) {
   d.loop = uv_default_loop();
   d.committer = std::make_unique<SpoolCommitter>(d.loop, d.spool.get());
   d.events = std::make_unique<ObserverQueue>(observers);
-  d.engine = std::make_unique<DeliveryEngine>(d.loop, d.spool.get(), d.committer.get(), d.resolver.get(),
-                                              d.events.get());
+  // Pipeline order: check inbound signatures on the bytes as received; sign
+  // last, so the signature covers what goes out (message/stage.h).
+  auto verifier = dkim::Verifier::create();
+  if (!verifier.ok()) {
+    log::error("dkim", verifier.error().message);
+    return 2;
+  }
+  d.dkim_keys = std::make_unique<dkim::ResolverKeySource>(*d.resolver);
+  d.dkim_verify =
+      std::make_shared<dkim::VerificationStage>(std::shared_ptr<const dkim::Verifier>(std::move(*verifier)),
+                                                d.dkim_keys.get(), d.verificationSettings());
+  d.dkim_sign =
+      std::make_shared<dkim::SigningStage>(d.runtime.dkim_signers, signingSourceCheck(d.runtime.relay));
+  d.engine = std::make_unique<DeliveryEngine>(
+      d.loop, d.spool.get(), d.committer.get(), d.resolver.get(), d.events.get(),
+      std::vector<std::shared_ptr<MessageStage>>{d.dkim_verify, d.dkim_sign});
   d.engine->configure(d.deliveryConfig(), d.runtime.policies);
   d.engine->setMtaSts(d.mta_sts.get());
   if (d.mta_sts) {

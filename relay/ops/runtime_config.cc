@@ -6,6 +6,7 @@
 #include "policy/domain_policy.h"
 #include "relay/config/policy_directory.h"
 #include "relay/inbound/users_file.h"
+#include "relay/ops/dkim_setup.h"
 #include "relay/tls/tls_context.h"
 
 namespace tlsrelay {
@@ -63,6 +64,9 @@ Result<RuntimeConfig> loadRuntimeConfig(const std::string& config_path) {
     if (!ctx.ok()) return makeError(cfg->source_file + ": tls: " + ctx.error().message);
     rc.server_tls = ctx.value();
   }
+  auto signers = loadDkimSigners(*cfg);
+  if (!signers.ok()) return signers.error();
+  rc.dkim_signers = std::move(*signers);
   rc.relay = std::move(cfg);
   return rc;
 }

@@ -1,8 +1,8 @@
 // Pure parsers for what an SMTP client sends the server: the command line
 // (verb + argument), MAIL/RCPT paths with their ESMTP parameters (RFC 5321
-// §4.1.2, RFC 6531 UTF-8 addresses), xtext (RFC 3461 §4) and base64 for SASL
-// (RFC 4954). No state and no I/O, so the server session stays small and every
-// rule here is tested (and fuzzed) on strings.
+// §4.1.2, RFC 6531 UTF-8 addresses) and xtext (RFC 3461 §4). No state and
+// no I/O, so the server session stays small and every rule here is tested
+// (and fuzzed) on strings.
 #pragma once
 
 #include <cstddef>
@@ -77,10 +77,6 @@ Status validateMailbox(std::string_view mailbox, bool& non_ascii);
 bool isValidXtext(std::string_view text);
 std::string xtextDecode(std::string_view text);  // caller validated
 std::string xtextEncode(std::string_view text);
-
-// Strict base64 (RFC 4648 §4), padding required; "" decodes to "".
-Result<std::string> base64Decode(std::string_view text);
-std::string base64Encode(std::string_view bytes);
 
 // Well-formed UTF-8 (RFC 3629), no overlongs or surrogates.
 bool isValidUtf8(std::string_view text);

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/base64.h"
 #include "relay/smtp/smtp_command.h"
 #include "relay/smtp/smtp_server_session.h"
 
@@ -18,7 +19,7 @@ constexpr std::string_view kPasswordChallenge = "334 UGFzc3dvcmQ6";  // base64("
 // RFC 4954 §4: "=" is an empty initial response.
 Result<std::string> decodeResponse(std::string_view text) {
   if (text == "=") return std::string();
-  return smtp::base64Decode(text);
+  return base64Decode(text);
 }
 
 std::string upper(std::string_view s) {

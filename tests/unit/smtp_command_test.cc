@@ -137,23 +137,6 @@ TEST(SmtpCommand, Xtext) {
   EXPECT_EQ(xtextDecode(xtextEncode("\x01weird+text=")), "\x01weird+text=");
 }
 
-TEST(SmtpCommand, Base64) {
-  EXPECT_EQ(base64Encode(""), "");
-  EXPECT_EQ(base64Encode("f"), "Zg==");
-  EXPECT_EQ(base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(base64Encode(std::string("\0u\0p", 4)), "AHUAcA==");
-  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
-    auto d = base64Decode(base64Encode(s));
-    ASSERT_TRUE(d.ok()) << s;
-    EXPECT_EQ(*d, s);
-  }
-  EXPECT_EQ(*base64Decode("VXNlcm5hbWU6"), "Username:");
-  for (const char* bad : {"Zg=", "Zg", "Z===", "Zg==Zg==", "Z!==", "Zm9v\n", "=Zm9"}) {
-    EXPECT_FALSE(base64Decode(bad).ok()) << bad;
-  }
-}
-
 TEST(SmtpCommand, Utf8Validation) {
   EXPECT_TRUE(isValidUtf8("plain"));
   EXPECT_TRUE(isValidUtf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));

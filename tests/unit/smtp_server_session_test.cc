@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/base64.h"
 #include "relay/smtp/smtp_command.h"
 #include "relay/smtp/smtp_server_data_reader.h"
 
@@ -515,9 +516,9 @@ TEST(SmtpServerSession, AuthPlainOverTlsThenRelay) {
   h.start();
   h.session->takeOutput();
   h.send("EHLO c\r\n");
-  std::string bad = smtp::base64Encode(std::string("\0alice\0wrong", 12));
+  std::string bad = base64Encode(std::string("\0alice\0wrong", 12));
   EXPECT_EQ(h.send("AUTH PLAIN " + bad + "\r\n"), "535 5.7.8 Error: authentication failed\r\n");
-  std::string good = smtp::base64Encode(std::string("\0alice\0secret", 13));
+  std::string good = base64Encode(std::string("\0alice\0secret", 13));
   EXPECT_EQ(h.send("AUTH PLAIN " + good + "\r\n"), "235 2.7.0 Authentication successful\r\n");
   ASSERT_EQ(h.auth_requests.size(), 2u);
   EXPECT_EQ(h.auth_requests[1], std::make_pair(std::string("alice"), std::string("secret")));
@@ -541,13 +542,12 @@ TEST(SmtpServerSession, AuthPlainWithChallengeAndCancel) {
   EXPECT_EQ(h.send("AUTH PLAIN\r\n"), "334 \r\n");
   EXPECT_EQ(h.send("not base64!\r\n"), "501 5.5.2 Error: cannot decode AUTH response\r\n");
   EXPECT_EQ(h.send("AUTH PLAIN\r\n"), "334 \r\n");
-  EXPECT_EQ(h.send(smtp::base64Encode("no nul bytes") + "\r\n"),
-            "501 5.5.2 Error: malformed PLAIN response\r\n");
+  EXPECT_EQ(h.send(base64Encode("no nul bytes") + "\r\n"), "501 5.5.2 Error: malformed PLAIN response\r\n");
   EXPECT_EQ(h.send("AUTH PLAIN\r\n"), "334 \r\n");
-  EXPECT_EQ(h.send(smtp::base64Encode(std::string("bob\0alice\0secret", 16)) + "\r\n"),
+  EXPECT_EQ(h.send(base64Encode(std::string("bob\0alice\0secret", 16)) + "\r\n"),
             "535 5.7.8 Error: authentication failed\r\n");  // acting as another user
   EXPECT_EQ(h.send("AUTH PLAIN\r\n"), "334 \r\n");
-  EXPECT_EQ(h.send(smtp::base64Encode(std::string("alice\0alice\0secret", 18)) + "\r\n"),
+  EXPECT_EQ(h.send(base64Encode(std::string("alice\0alice\0secret", 18)) + "\r\n"),
             "235 2.7.0 Authentication successful\r\n");
   EXPECT_EQ(h.send("AUTH CRAM-MD5\r\n"), "503 5.5.1 Error: already authenticated\r\n");
 }
@@ -560,10 +560,10 @@ TEST(SmtpServerSession, AuthLogin) {
   h.send("EHLO c\r\n");
   EXPECT_EQ(h.send("AUTH XOAUTH2\r\n"), "504 5.5.4 Unrecognized authentication type\r\n");
   EXPECT_EQ(h.send("AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
-  EXPECT_EQ(h.send(smtp::base64Encode("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(h.send(base64Encode("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
   EXPECT_EQ(h.send("*\r\n"), "501 5.7.0 Authentication cancelled\r\n");
-  EXPECT_EQ(h.send("AUTH LOGIN " + smtp::base64Encode("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
-  EXPECT_EQ(h.send(smtp::base64Encode("secret") + "\r\n"), "235 2.7.0 Authentication successful\r\n");
+  EXPECT_EQ(h.send("AUTH LOGIN " + base64Encode("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(h.send(base64Encode("secret") + "\r\n"), "235 2.7.0 Authentication successful\r\n");
   ASSERT_EQ(h.auth_requests.size(), 1u);
   EXPECT_EQ(h.auth_requests[0].first, "alice");
 }
@@ -575,8 +575,8 @@ TEST(SmtpServerSession, AuthPipelinedCredentialsWaitForResult) {
   h.start();
   h.session->takeOutput();
   // A pipelining client sending everything at once: each step waits its turn.
-  std::string out = h.send("EHLO c\r\nAUTH LOGIN\r\n" + smtp::base64Encode("alice") + "\r\n" +
-                           smtp::base64Encode("secret") + "\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\n");
+  std::string out = h.send("EHLO c\r\nAUTH LOGIN\r\n" + base64Encode("alice") + "\r\n" +
+                           base64Encode("secret") + "\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\n");
   EXPECT_NE(out.find("334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n"
                      "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"),
             std::string::npos)
@@ -591,7 +591,7 @@ TEST(SmtpServerSession, AuthRefusedOverPlaintext) {
   h.session->takeOutput();
   std::string ehlo = h.send("EHLO c\r\n");
   EXPECT_EQ(ehlo.find("AUTH"), std::string::npos);
-  EXPECT_EQ(h.send("AUTH PLAIN " + smtp::base64Encode(std::string("\0alice\0secret", 13)) + "\r\n"),
+  EXPECT_EQ(h.send("AUTH PLAIN " + base64Encode(std::string("\0alice\0secret", 13)) + "\r\n"),
             "538 5.7.11 Encryption required for requested authentication mechanism\r\n");
   EXPECT_TRUE(h.auth_requests.empty());  // the password never reached the checker
 
