@@ -50,6 +50,18 @@ int runRecord(const DkimCommandArgs& args) {
   return 0;
 }
 
+// Files on disk (a maildir, a saved .eml) usually have bare LF line ends;
+// the wire form DKIM canonicalises has CRLF.
+std::string withCrlf(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 32);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
 int runVerify(const DkimCommandArgs& args, const std::string& config_path) {
   auto message = readFile(args.message_file, 256 << 20);
   if (!message.ok()) {
@@ -72,7 +84,7 @@ int runVerify(const DkimCommandArgs& args, const std::string& config_path) {
     return 2;
   }
   dkim::ResolverKeySource keys(**resolver);
-  std::vector<dkim::SignatureVerdict> verdicts = (*verifier)->verify(*message, keys);
+  std::vector<dkim::SignatureVerdict> verdicts = (*verifier)->verify(withCrlf(*message), keys);
   if (args.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& v : verdicts) {

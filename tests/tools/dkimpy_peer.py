@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """dkimpy (python3-dkim) as an independent DKIM implementation for the tests.
 
-  dkimpy_peer.py verify MESSAGE RECORD      exit 0 when every signature verifies,
-                                            the key record answering every lookup
+  dkimpy_peer.py verify MESSAGE RECORD [INDEX]
+                                            exit 0 when every signature (or the
+                                            INDEX-th, from the top) verifies, the
+                                            key record answering every lookup
   dkimpy_peer.py sign-rsa MESSAGE KEY.pem SELECTOR DOMAIN CANON OUT
   dkimpy_peer.py sign-ed25519 MESSAGE SELECTOR DOMAIN OUT
                                             signs with a fresh key; prints the key record
@@ -26,7 +28,8 @@ def main():
             print("no signature")
             return 1
         ok = True
-        for i in range(count):
+        chosen = [int(sys.argv[4])] if len(sys.argv) > 4 else range(count)
+        for i in chosen:
             result = d.verify(idx=i, dnsfunc=lambda name, timeout=5: record)
             print("signature %d: %s" % (i, "pass" if result else "fail"))
             ok = ok and result
