@@ -90,6 +90,22 @@ max_interval = "4h"
 max_lifetime = "5d"
 delay_notice = "4h"
 
+[dkim]
+# DKIM signing of outbound mail (RFC 6376; Ed25519 per RFC 8463) and checking
+# of inbound signatures. Make a key with
+#   tlsrelay dkim keygen --domain example.com --selector s2026
+# publish the TXT record it prints, then add one [[dkim.sign]] per key.
+# canonicalization = "relaxed/relaxed"
+# expire_after = "0"          # x= this long after signing; 0 = no expiry
+# [[dkim.sign]]
+# domain = "example.com"
+# selector = "s2026"
+# key_file = "/etc/tlsrelay/dkim/example.com.s2026.key"
+# from = ["*@example.com", "*@*.example.com"]   # the default
+# to = []                                       # recipient patterns that also qualify
+# [dkim.verify]
+# authentication_results = false   # check inbound signatures, add Authentication-Results
+
 [accounting]
 directory = "./accounting"
 

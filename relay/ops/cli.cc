@@ -18,6 +18,7 @@
 #include "relay/ops/control_socket.h"
 #include "relay/ops/daemon.h"
 #include "relay/ops/dkim_cli.h"
+#include "relay/ops/dkim_setup.h"
 #include "relay/ops/policy_explain_cli.h"
 #include "relay/ops/runtime_config.h"
 #include "relay/queue/spool.h"
@@ -56,7 +57,16 @@ int checkConfig(const std::string& path) {
     }
   }
   std::cout << "configuration OK: " << rc->relay->source_file << " (" << rc->relay->inbound.listeners.size()
-            << " listener(s), " << rc->relay->inbound.sources.size() << " source rule(s))\n";
+            << " listener(s), " << rc->relay->inbound.sources.size() << " source rule(s), "
+            << rc->dkim_signers.size() << " DKIM key(s))\n";
+  for (size_t i = 0; i < rc->dkim_signers.size(); ++i) {
+    const auto& signer = *rc->dkim_signers[i].signer;
+    std::cout << "  dkim: d=" << signer.domain() << " s=" << signer.selector() << " " << signer.algorithmName();
+    if (signer.keyType() == dkim::KeyType::Rsa) std::cout << " " << signer.keyBits() << " bits";
+    std::cout << "\n";
+    if (std::string problem = keyFilePermissionProblem(rc->relay->dkim.sign[i].key_file); !problem.empty())
+      std::cout << "  warning: " << problem << "\n";
+  }
   return 0;
 }
 

@@ -65,7 +65,11 @@ authentication_results = true
 [logging]
 level = "debug"
 T
-check "check-config loads the DKIM keys" "$TLSRELAY_BIN" --config "$WORK/relay.toml" check-config
+"$TLSRELAY_BIN" --config "$WORK/relay.toml" check-config >"$WORK/check.out"
+check "check-config loads both DKIM keys" sh -c "grep -q 'd=example.test s=s1 rsa-sha256 2048 bits' '$WORK/check.out' && grep -q 'd=example.test s=e1 ed25519-sha256' '$WORK/check.out'"
+chmod 644 "$WORK/keys/example.test.e1.key"
+check "check-config warns about a readable key file" sh -c "'$TLSRELAY_BIN' --config '$WORK/relay.toml' check-config | grep -q 'warning: .*e1.key is readable by group or others'"
+chmod 600 "$WORK/keys/example.test.e1.key"
 start_relay relay "$WORK/relay.toml"
 
 MAILDIR="$WORK/sink-clear/mail"
