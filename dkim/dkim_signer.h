@@ -1,7 +1,12 @@
 // Signing one message with one DKIM key (RFC 6376 §5; rsa-sha256, and
-// ed25519-sha256 of RFC 8463), through libopendkim. The private key lives in
-// this object only: no accessor returns it and no error quotes it. A Signer is
-// immutable after create(), and sign() may run on several threads at once.
+// ed25519-sha256 of RFC 8463). Written here rather than through libopendkim,
+// which decodes the private key again for every message (3.6× short of the
+// RSA sign rate, 16.7× for Ed25519: docs/ARCHITECTURE.md); the key is decoded
+// once (relay/tls/private_key.h) and canonicalisation is dkim/canonicalization.h.
+// libopendkim still verifies, and the tests have it, dkimpy and opendkim
+// check what this signs. The private key lives in this object only: no
+// accessor returns it and no error quotes it. A Signer is immutable after
+// create(), and sign() may run on several threads at once.
 #pragma once
 
 #include <chrono>
@@ -13,11 +18,10 @@
 #include <vector>
 
 #include "common/result.h"
+#include "dkim/canonicalization.h"
 #include "dkim/dkim_key_record.h"
 
 namespace tlsrelay::dkim {
-
-enum class Canonicalization { Simple, Relaxed };
 
 struct SigningKey {
   std::string domain;           // d=
@@ -44,12 +48,12 @@ const std::vector<std::string>& defaultSignedHeaders();
 const std::vector<std::string>& defaultOversignedHeaders();
 
 // A header field name a signature may list: letters, digits and hyphens
-// (libopendkim reads these lists as patterns, so nothing else gets through).
+// (what relay.toml accepts; RFC 5322 allows more, no real field uses it).
 bool isSignableFieldName(std::string_view name);
 
 class Signer {
  public:
-  // Checks the key (type, size ≥ 1024 bits for RSA) by signing a probe message.
+  // Checks the key (type, size ≥ 1024 bits for RSA) and the header names.
   static Result<std::unique_ptr<Signer>> create(SigningKey key, SignOptions options);
   ~Signer();
   Signer(const Signer&) = delete;

@@ -18,17 +18,6 @@ Result<Library> openLibrary() {
   return lib;
 }
 
-Status setHeaderListOption(DKIM_LIB* lib, int option, const std::vector<std::string>& names) {
-  std::vector<const char*> list;
-  list.reserve(names.size() + 1);
-  for (const std::string& n : names) list.push_back(n.c_str());
-  list.push_back(nullptr);
-  // libopendkim compiles the list into its own storage; the pointers need not outlive the call.
-  if (dkim_options(lib, DKIM_OP_SETOPT, option, list.data(), sizeof(const char**)) != DKIM_STAT_OK)
-    return makeError("libopendkim refused the header list");
-  return okStatus();
-}
-
 DKIM_STAT feedMessage(DKIM* handle, std::string_view message) {
   RawHeaderFields split = splitRawHeaderFields(message);
   std::string field;

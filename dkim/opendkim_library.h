@@ -1,6 +1,5 @@
-// What the signer and the verifier share of libopendkim: owning handles and
-// feeding it a message. Private to dkim/ (its C header stays out of every
-// other folder).
+// The verifier's use of libopendkim: owning handles and feeding it a message.
+// Private to dkim/ (its C header stays out of every other folder).
 #pragma once
 
 // dkim.h is C and spells its booleans _Bool, which C++ lacks; C's _Bool and
@@ -30,9 +29,6 @@ using Handle = std::unique_ptr<DKIM, HandleFree>;
 // A library instance with the options every use wants: CRLF repair for
 // LF-only input, and signatures with syntax errors kept so they can be reported.
 Result<Library> openLibrary();
-
-// Sets a NULL-terminated list option (DKIM_OPTS_SIGNHDRS and the like).
-Status setHeaderListOption(DKIM_LIB* lib, int option, const std::vector<std::string>& names);
 
 // Feeds header fields, end of header and body. The message has CRLF (or LF)
 // line ends and is not dot-stuffed. Returns the status of the first step that

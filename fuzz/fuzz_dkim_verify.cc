@@ -10,10 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "dkim/canonicalization.h"
+#include "dkim/dkim_signer.h"
 #include "dkim/dkim_verifier.h"
 #include "dkim/verification_results.h"
 #include "message/authentication_results.h"
 #include "message/header_section.h"
+#include "relay/tls/key_generation.h"
 
 namespace {
 
@@ -33,6 +36,10 @@ class FuzzKeys : public tlsrelay::dkim::KeySource {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto verifier = tlsrelay::dkim::Verifier::create();
+  static const auto signer = [] {
+    auto key = tlsrelay::generateKey(tlsrelay::KeyAlgorithm::Ed25519, 0);
+    return tlsrelay::dkim::Signer::create({"fuzz.test", "f", key->private_key_pem}, {});
+  }();
   std::string_view input(reinterpret_cast<const char*>(data), size);
   size_t nul = input.find('\0');
   std::string_view keys_text = nul == std::string_view::npos ? std::string_view() : input.substr(0, nul);
@@ -45,7 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       start = i + 1;
     }
   }
-  (void)tlsrelay::splitRawHeaderFields(message);
+  tlsrelay::RawHeaderFields split = tlsrelay::splitRawHeaderFields(message);
+  (void)tlsrelay::dkim::canonicalBody(split.body, tlsrelay::dkim::Canonicalization::Simple);
+  if (!split.fields.empty())
+    (void)tlsrelay::dkim::canonicalHeader(split.fields.front(), tlsrelay::dkim::Canonicalization::Relaxed);
+  auto field = (*signer)->sign(message);
+  if (!field.ok()) __builtin_trap();  // signing never fails on content
   auto verdicts = (*verifier)->verify(message, keys);
   (void)tlsrelay::authenticationResultsField("fuzz.test", tlsrelay::dkim::toAuthResults(verdicts));
   return 0;

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/log.h"
 #include "common/base64.h"
+#include "common/log.h"
 #include "relay/smtp/smtp_command.h"
 #include "relay/smtp/smtp_server_session.h"
 

@@ -61,7 +61,8 @@ int checkConfig(const std::string& path) {
             << rc->dkim_signers.size() << " DKIM key(s))\n";
   for (size_t i = 0; i < rc->dkim_signers.size(); ++i) {
     const auto& signer = *rc->dkim_signers[i].signer;
-    std::cout << "  dkim: d=" << signer.domain() << " s=" << signer.selector() << " " << signer.algorithmName();
+    std::cout << "  dkim: d=" << signer.domain() << " s=" << signer.selector() << " "
+              << signer.algorithmName();
     if (signer.keyType() == dkim::KeyType::Rsa) std::cout << " " << signer.keyBits() << " bits";
     std::cout << "\n";
     if (std::string problem = keyFilePermissionProblem(rc->relay->dkim.sign[i].key_file); !problem.empty())

@@ -330,7 +330,6 @@ constexpr std::array<std::pair<std::string_view, Verb>, 13> kVerbs{{
     {"AUTH", Verb::Auth},
 }};
 
-
 int hexValue(unsigned char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;

@@ -5,8 +5,8 @@
 // one place that touches credentials: nothing here is ever logged.
 #include <algorithm>
 
-#include "common/log.h"
 #include "common/base64.h"
+#include "common/log.h"
 #include "relay/smtp/smtp_command.h"
 #include "relay/smtp/smtp_server_session.h"
 
