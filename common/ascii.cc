@@ -21,4 +21,13 @@ std::string normalizeDomain(std::string_view domain) {
   return lowerAscii(domain);
 }
 
+bool isFieldNameToken(std::string_view name) {
+  if (name.empty() || name.size() > 76) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace tlsrelay

@@ -14,6 +14,9 @@ constexpr char toLowerAscii(char c) {
 
 std::string lowerAscii(std::string_view text);
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// A header field name as configuration files and DKIM h= lists take it:
+// 1..76 letters, digits and hyphens (RFC 5322 allows more; no real field uses it).
+bool isFieldNameToken(std::string_view name);
 
 // A domain as we compare and key it: ASCII lower case, no trailing root dot.
 std::string normalizeDomain(std::string_view domain);

@@ -140,15 +140,6 @@ const std::vector<std::string>& defaultOversignedHeaders() {
   return kHeaders;
 }
 
-bool isSignableFieldName(std::string_view name) {
-  if (name.empty() || name.size() > 76) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 struct Signer::Impl {
   std::unique_ptr<PrivateKey> key;
   std::set<std::string, NameLess> signed_names;  // headers ∪ oversign
@@ -178,7 +169,7 @@ Result<std::unique_ptr<Signer>> Signer::create(SigningKey key, SignOptions optio
   bool has_from = false;
   for (const auto* list : {&options.headers, &options.oversign}) {
     for (const std::string& name : *list) {
-      if (!isSignableFieldName(name)) return makeError("not a header field name: \"" + name + "\"");
+      if (!isFieldNameToken(name)) return makeError("not a header field name: \"" + name + "\"");
       has_from = has_from || equalsIgnoreCase(name, "From");
       impl->signed_names.insert(name);
     }

@@ -47,10 +47,6 @@ const std::vector<std::string>& defaultSignedHeaders();
 // or a mailing list would most like to add: From first.
 const std::vector<std::string>& defaultOversignedHeaders();
 
-// A header field name a signature may list: letters, digits and hyphens
-// (what relay.toml accepts; RFC 5322 allows more, no real field uses it).
-bool isSignableFieldName(std::string_view name);
-
 class Signer {
  public:
   // Checks the key (type, size ≥ 1024 bits for RSA) and the header names.

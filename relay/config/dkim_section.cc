@@ -8,15 +8,6 @@
 namespace tlsrelay {
 namespace {
 
-bool isFieldName(std::string_view name) {
-  if (name.empty() || name.size() > 76) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 bool isLabelList(std::string_view text) {
   if (text.empty() || text.front() == '.' || text.back() == '.' || text.find("..") != std::string_view::npos)
     return false;
@@ -31,7 +22,7 @@ std::optional<std::vector<std::string>> readFieldNames(tomlcfg::TableReader& r, 
   auto list = r.getStringList(key);
   if (!list) return std::nullopt;
   for (const std::string& name : *list) {
-    if (!isFieldName(name)) {
+    if (!isFieldNameToken(name)) {
       r.error(key, "\"" + name + "\" is not a header field name");
       return std::nullopt;
     }

@@ -2,13 +2,12 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "common/ascii.h"
 #include "common/durable_file.h"
+#include "common/file_read.h"
 #include "dkim/dkim_key_record.h"
 #include "dkim/dkim_verifier.h"
 #include "dkim/resolver_key_source.h"
@@ -25,17 +24,8 @@ dkim::KeyRecord recordFor(const GeneratedKey& key, bool tlsrpt) {
           tlsrpt};
 }
 
-Result<std::string> readFile(const std::string& path, size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > limit) return makeError(path + " is too large");
-  return text.str();
-}
-
 int runRecord(const DkimCommandArgs& args) {
-  auto pem = readFile(args.key_file, 64 * 1024);
+  auto pem = readWholeFile(args.key_file, 64 * 1024);
   if (!pem.ok()) {
     std::cerr << pem.error().message << "\n";
     return 1;
@@ -63,7 +53,7 @@ std::string withCrlf(const std::string& text) {
 }
 
 int runVerify(const DkimCommandArgs& args, const std::string& config_path) {
-  auto message = readFile(args.message_file, 256 << 20);
+  auto message = readWholeFile(args.message_file, 256 << 20);
   if (!message.ok()) {
     std::cerr << message.error().message << "\n";
     return 1;

@@ -2,24 +2,13 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "common/cidr.h"
+#include "common/file_read.h"
 #include "common/log.h"
 #include "relay/config/source_rules.h"
 
 namespace tlsrelay {
 namespace {
-
-Result<std::string> readKeyFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > 64 * 1024) return makeError(path + " is too large for a private key");
-  return text.str();
-}
 
 dkim::SignOptions signOptions(const DkimConfig& cfg) {
   dkim::SignOptions o;
@@ -47,7 +36,7 @@ Result<std::vector<dkim::SigningStage::KeyedEntry>> loadDkimSigners(const RelayC
   for (const DkimSigningConfig& entry : cfg.dkim.sign) {
     std::string where = cfg.source_file + ":" + std::to_string(entry.line) + ": dkim.sign (" + entry.domain +
                         ", selector " + entry.selector + "): ";
-    auto pem = readKeyFile(entry.key_file);
+    auto pem = readWholeFile(entry.key_file, 64 * 1024);
     if (!pem.ok()) return makeError(where + pem.error().message);
     if (std::string problem = keyFilePermissionProblem(entry.key_file); !problem.empty())
       log::warn("dkim", problem);

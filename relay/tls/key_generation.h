@@ -28,6 +28,7 @@ Result<GeneratedKey> generateKey(KeyAlgorithm algorithm, int bits);
 // Reads a PEM private key (PKCS#8 or traditional RSA) and derives what
 // generateKey returns for it, so a configured key file can be checked and its
 // DNS record printed again. The error never quotes the key.
+// (Both functions live in private_key.cc, the one place that handles keys.)
 Result<GeneratedKey> inspectPrivateKey(std::string_view pem);
 
 }  // namespace tlsrelay

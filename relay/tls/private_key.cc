@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "relay/tls/openssl_error.h"
 
@@ -52,8 +53,59 @@ Result<std::unique_ptr<PrivateKey>> PrivateKey::fromPem(std::string_view pem) {
     default:
       return makeError("the key is neither RSA nor Ed25519");
   }
-  int bits = EVP_PKEY_get_bits(impl->key);
+  int bits = algorithm == KeyAlgorithm::Ed25519 ? 256 : EVP_PKEY_get_bits(impl->key);
   return std::unique_ptr<PrivateKey>(new PrivateKey(std::move(impl), algorithm, bits));
+}
+
+Result<GeneratedKey> PrivateKey::exported() const {
+  GeneratedKey out;
+  out.algorithm = algorithm_;
+  out.bits = bits_;
+  EVP_PKEY* key = impl_->key;
+  if (algorithm_ == KeyAlgorithm::Rsa) {
+    int len = i2d_PUBKEY(key, nullptr);
+    if (len <= 0) return makeError("cannot encode the RSA public key: " + takeOpenSslError());
+    out.public_key.resize(static_cast<size_t>(len));
+    auto* p = reinterpret_cast<unsigned char*>(out.public_key.data());
+    i2d_PUBKEY(key, &p);
+  } else {
+    size_t len = 0;
+    if (EVP_PKEY_get_raw_public_key(key, nullptr, &len) != 1)
+      return makeError("cannot read the Ed25519 public key: " + takeOpenSslError());
+    out.public_key.resize(len);
+    EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(out.public_key.data()), &len);
+  }
+  BIO* mem = BIO_new(BIO_s_mem());
+  if (mem == nullptr || PEM_write_bio_PrivateKey(mem, key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    BIO_free(mem);
+    return makeError("cannot write the private key as PEM: " + takeOpenSslError());
+  }
+  char* data = nullptr;
+  long n = BIO_get_mem_data(mem, &data);
+  out.private_key_pem.assign(data, static_cast<size_t>(n));
+  BIO_free(mem);
+  return out;
+}
+
+Result<GeneratedKey> generateKey(KeyAlgorithm algorithm, int bits) {
+  EVP_PKEY* raw = nullptr;
+  if (algorithm == KeyAlgorithm::Rsa) {
+    if (bits < 1024 || bits > 8192) return makeError("RSA keys must have 1024 to 8192 bits");
+    raw = EVP_RSA_gen(static_cast<unsigned>(bits));
+  } else {
+    raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  }
+  if (raw == nullptr) return makeError("key generation failed: " + takeOpenSslError());
+  auto impl = std::make_unique<PrivateKey::Impl>();
+  impl->key = raw;
+  int size = algorithm == KeyAlgorithm::Ed25519 ? 256 : EVP_PKEY_get_bits(raw);
+  return PrivateKey(std::move(impl), algorithm, size).exported();
+}
+
+Result<GeneratedKey> inspectPrivateKey(std::string_view pem) {
+  auto key = PrivateKey::fromPem(pem);
+  if (!key.ok()) return key.error();
+  return (*key)->exported();
 }
 
 Result<std::string> PrivateKey::signSha256(std::string_view data) const {

@@ -24,6 +24,9 @@ class PrivateKey {
 
   KeyAlgorithm algorithm() const { return algorithm_; }
   int bits() const { return bits_; }
+  // The key as generateKey() describes one: PKCS#8 PEM and the public key a
+  // DKIM record publishes.
+  Result<GeneratedKey> exported() const;
 
   // The signature DKIM asks for over `data`: RSASSA-PKCS1-v1_5 with SHA-256
   // (RFC 6376 §3.3.1), or Ed25519 over the SHA-256 digest of `data`
@@ -31,6 +34,7 @@ class PrivateKey {
   Result<std::string> signSha256(std::string_view data) const;
 
  private:
+  friend Result<GeneratedKey> generateKey(KeyAlgorithm algorithm, int bits);
   struct Impl;
   PrivateKey(std::unique_ptr<Impl> impl, KeyAlgorithm algorithm, int bits);
   std::unique_ptr<Impl> impl_;

@@ -11,8 +11,11 @@
 #include <fstream>
 #include <map>
 
+#include "common/ascii.h"
+#include "common/file_read.h"
 #include "common/wildcard.h"
 #include "dkim/dkim_key_record.h"
+#include "dkim/resolver_key_source.h"
 #include "dkim/signing_stage.h"
 #include "dkim/verification_stage.h"
 #include "message/authentication_results.h"
@@ -378,6 +381,70 @@ TEST(DkimKeygen, WritesAPrivateKeyFileAndRefusesToOverwrite) {
   args.algorithm = "rsa";
   EXPECT_EQ(runDkimKeygen(args), 2);
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tlsrelay::dkim
+
+namespace tlsrelay::dkim {
+namespace {
+
+// Key lookups through our DNS layer: each outcome and DNSSEC status becomes
+// the verdict's input; a bogus answer is never used as a key.
+class TxtOnlyResolver : public dns::Resolver {
+ public:
+  dns::TxtAnswer answer;
+  dns::MxAnswer lookupMx(const std::string&) override { return {}; }
+  dns::AddressAnswer lookupAddresses(const std::string&) override { return {}; }
+  dns::TxtAnswer lookupTxt(const std::string&) override { return answer; }
+  dns::TlsaAnswer lookupTlsa(const std::string&) override { return {}; }
+};
+
+TEST(ResolverKeySource, MapsOutcomesAndDnssecStatus) {
+  TxtOnlyResolver dns;
+  ResolverKeySource keys(dns);
+  dns.answer = {dns::Outcome::Found, dns::Security::Secure, {"v=DKIM1; p=abc"}, 300, ""};
+  auto found = keys.lookup("s._domainkey.example.com");
+  EXPECT_EQ(found.status, KeySource::Lookup::Status::Found);
+  EXPECT_EQ(found.records, (std::vector<std::string>{"v=DKIM1; p=abc"}));
+  EXPECT_EQ(found.dnssec, KeyDnssec::Secure);
+  dns.answer = {dns::Outcome::Found, dns::Security::Bogus, {"v=DKIM1; p=forged"}, 300, "bad RRSIG"};
+  auto bogus = keys.lookup("s._domainkey.example.com");
+  EXPECT_EQ(bogus.status, KeySource::Lookup::Status::TempFail);
+  EXPECT_TRUE(bogus.records.empty()) << "a bogus record is never handed on";
+  EXPECT_EQ(bogus.dnssec, KeyDnssec::Bogus);
+  dns.answer = {dns::Outcome::NxDomain, dns::Security::Insecure, {}, 300, ""};
+  EXPECT_EQ(keys.lookup("x").status, KeySource::Lookup::Status::NotFound);
+  dns.answer = {dns::Outcome::NoData, dns::Security::Secure, {}, 300, ""};
+  EXPECT_EQ(keys.lookup("x").status, KeySource::Lookup::Status::NotFound);
+  dns.answer = {dns::Outcome::TempFail, dns::Security::Insecure, {}, 0, "timeout"};
+  EXPECT_EQ(keys.lookup("x").status, KeySource::Lookup::Status::TempFail);
+}
+
+TEST(ReadWholeFile, ReadsSmallFilesAndRefusesLargeOrMissingOnes) {
+  char tmpl[] = "/tmp/read-whole-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::string path = (dir / "f").string();
+  std::ofstream(path, std::ios::binary) << std::string(20000, 'x') << '\0' << "tail";
+  auto whole = readWholeFile(path, 1 << 20);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->size(), 20005u) << "NUL bytes and the part after them are kept";
+  auto big = readWholeFile(path, 20004);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message.find("larger than 20004"), std::string::npos) << big.error().message;
+  EXPECT_TRUE(readWholeFile(path, 20005).ok());
+  auto missing = readWholeFile((dir / "none").string(), 10);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("none"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(FieldNameToken, LettersDigitsAndHyphensOnly) {
+  EXPECT_TRUE(isFieldNameToken("List-Unsubscribe-Post"));
+  EXPECT_FALSE(isFieldNameToken(""));
+  EXPECT_FALSE(isFieldNameToken("X-(.*)"));
+  EXPECT_FALSE(isFieldNameToken("Subject:"));
+  EXPECT_FALSE(isFieldNameToken(std::string(77, 'a')));
 }
 
 }  // namespace
