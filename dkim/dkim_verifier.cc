@@ -5,6 +5,8 @@
 
 #include "dkim/dkim_key_record.h"
 #include "dkim/opendkim_library.h"
+#include "common/ascii.h"
+#include "message/header_section.h"
 
 namespace tlsrelay::dkim {
 namespace {
@@ -184,6 +186,23 @@ Result<std::unique_ptr<Verifier>> Verifier::create(VerifyOptions options) {
 
 std::vector<SignatureVerdict> Verifier::verify(std::string_view message, KeySource& keys) const {
   std::vector<SignatureVerdict> out;
+  // libopendkim measures header fields with strlen in places and copies them
+  // by length in others: a NUL in the header section reads past its buffers.
+  // RFC 5322 forbids NUL there, so no signature over such a header can be
+  // checked; each one is a permerror.
+  if (headerSection(message).find('\0') != std::string_view::npos) {
+    for (std::string_view field : splitRawHeaderFields(message).fields) {
+      size_t colon = field.find(':');
+      std::string_view name = field.substr(0, colon == std::string_view::npos ? 0 : colon);
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);  // obs-field-name
+      if (!equalsIgnoreCase(name, "DKIM-Signature")) continue;
+      SignatureVerdict v;
+      v.verdict = Verdict::PermError;
+      v.reason = "the header section contains a NUL byte";
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
   DKIM_STAT st = DKIM_STAT_OK;
   Handle handle(dkim_verify(impl_->lib.get(), reinterpret_cast<const u_char*>("tlsrelay"), nullptr, &st));
   if (!handle) return out;

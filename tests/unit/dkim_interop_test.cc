@@ -389,6 +389,28 @@ TEST(DkimVerify, SmallRsaKeysAndBrokenSignaturesAreNamed) {
   EXPECT_EQ(verdicts[1].verdict, Verdict::Pass);
 }
 
+TEST(DkimVerify, ANulInTheHeaderSectionIsAPermErrorNotARead) {
+  // The fuzzer's find: libopendkim read past a header copy when a field held
+  // a NUL. Every signature on such a message is a permerror, and a NUL in the
+  // body is no reason for one.
+  auto verifier = Verifier::create();
+  ASSERT_TRUE(verifier.ok());
+  StaticKeys keys;
+  publishRfc8463Keys(keys);
+  std::string message("DKIM-Signature:v=1;a=rsa-sha256;d=A;s=9;h=from;bh==;b=A+I\nFrom:\0e\r\n\r\nbody\r\n", 75);
+  auto verdicts = (*verifier)->verify(message, keys);
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0].verdict, Verdict::PermError);
+  EXPECT_NE(verdicts[0].reason.find("NUL"), std::string::npos);
+  EXPECT_TRUE(keys.asked.empty()) << "no key is fetched for a signature that cannot be checked";
+
+  std::string nul_body = kRfc8463Signed;
+  nul_body += std::string("\0", 1);
+  verdicts = (*verifier)->verify(nul_body, keys);
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_NE(verdicts[0].verdict, Verdict::PermError) << "a body NUL is only a changed body";
+}
+
 TEST(DkimSign, RefusesBadKeysAndNeverQuotesThem) {
   auto weak = generateKey(KeyAlgorithm::Rsa, 1024);
   ASSERT_TRUE(weak.ok());
