@@ -19,7 +19,8 @@ std::string gzipCompress(std::string_view data);
 Result<std::string> gzipDecompress(std::string_view data, size_t limit);
 
 inline bool looksGzipped(std::string_view data) {
-  return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f && static_cast<unsigned char>(data[1]) == 0x8b;
+  return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
+         static_cast<unsigned char>(data[1]) == 0x8b;
 }
 
 }  // namespace tlsrelay

@@ -3,9 +3,9 @@
 #include <cstring>
 #include <map>
 
+#include "common/ascii.h"
 #include "dkim/dkim_key_record.h"
 #include "dkim/opendkim_library.h"
-#include "common/ascii.h"
 #include "message/header_section.h"
 
 namespace tlsrelay::dkim {
@@ -194,7 +194,8 @@ std::vector<SignatureVerdict> Verifier::verify(std::string_view message, KeySour
     for (std::string_view field : splitRawHeaderFields(message).fields) {
       size_t colon = field.find(':');
       std::string_view name = field.substr(0, colon == std::string_view::npos ? 0 : colon);
-      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);  // obs-field-name
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+        name.remove_suffix(1);  // obs-field-name
       if (!equalsIgnoreCase(name, "DKIM-Signature")) continue;
       SignatureVerdict v;
       v.verdict = Verdict::PermError;

@@ -397,7 +397,8 @@ TEST(DkimVerify, ANulInTheHeaderSectionIsAPermErrorNotARead) {
   ASSERT_TRUE(verifier.ok());
   StaticKeys keys;
   publishRfc8463Keys(keys);
-  std::string message("DKIM-Signature:v=1;a=rsa-sha256;d=A;s=9;h=from;bh==;b=A+I\nFrom:\0e\r\n\r\nbody\r\n", 75);
+  std::string message("DKIM-Signature:v=1;a=rsa-sha256;d=A;s=9;h=from;bh==;b=A+I\nFrom:\0e\r\n\r\nbody\r\n",
+                      75);
   auto verdicts = (*verifier)->verify(message, keys);
   ASSERT_EQ(verdicts.size(), 1u);
   EXPECT_EQ(verdicts[0].verdict, Verdict::PermError);
