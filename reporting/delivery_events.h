@@ -32,7 +32,11 @@ struct SessionRecord {
   std::string mx_host;      // receiving-mx-hostname; "" when no next hop was known
   std::string ip;           // receiving-ip
   uint16_t port = 25;
-  bool connected = false;  // false: the policy skipped the hop, or the connection failed
+  std::string sending_ip;  // our end of the connection (RFC 8460 sending-mta-ip); "" when not connected
+  bool connected = false;
+  // Every message the session was for is one of our own TLS reports: its
+  // outcome is not counted in the next reports (no report loops).
+  bool carries_own_reports = false;  // false: the policy skipped the hop, or the connection failed
 
   // The policy the session was governed by (never null once published).
   std::shared_ptr<const ReportPolicy> policy;
@@ -85,6 +89,9 @@ class DeliveryObserver {
   virtual ~DeliveryObserver() = default;
   virtual void onAttempt(const RecipientAttempt& attempt) { (void)attempt; }
   virtual void onSession(const SessionEvent& event) { (void)event; }
+  // After each batch the observer thread took from the queue: where a store
+  // commits what the batch added (one transaction per batch, however large).
+  virtual void onBatchEnd() {}
 };
 
 }  // namespace tlsrelay

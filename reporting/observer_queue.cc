@@ -91,6 +91,7 @@ void ObserverQueue::run() {
           o->onSession(std::get<SessionEvent>(item));
       }
     }
+    for (DeliveryObserver* o : observers_) o->onBatchEnd();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       delivered_ += batch.size();

@@ -24,6 +24,7 @@ std::string formatTlsResult(const SessionRecord& s, int64_t time) {
       {"result-type", s.result ? toString(*s.result) : ""},
       {"receiving-mx-hostname", s.mx_host},
       {"receiving-ip", s.ip},
+      {"sending-mta-ip", s.sending_ip},
       {"failure-reason-code", failed ? s.failure_reason : std::string()},
       {"requiretls-reason", toString(s.requiretls_refusal)},
   };

@@ -345,6 +345,16 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
   section(top, "delivery", ctx, [&](TableReader& r) { readDelivery(r, cfg.delivery); });
   section(top, "dkim", ctx, [&](TableReader& r) { readDkimSection(r, cfg.dkim, ctx.base_dir); });
   section(top, "retry", ctx, [&](TableReader& r) { readRetry(r, cfg.delivery.retry); });
+  section(top, "reporting", ctx, [&](TableReader& r) {
+    if (auto enabled = r.getBool("enabled")) cfg.reporting.enabled = *enabled;
+    if (auto store = readPath(r, "store", ctx)) {
+      if (store->rfind("postgresql:", 0) == 0 || store->rfind("postgres:", 0) == 0)
+        r.error("store", "a PostgreSQL store is not supported by this build yet; give a SQLite file path");
+      else
+        cfg.reporting.store = *store;
+    }
+    r.reportUnknownKeys();
+  });
   readDirectorySection(top, "accounting", "directory", cfg.accounting_directory, ctx);
   section(top, "logging", ctx, [&](TableReader& r) {
     if (auto level = r.getString("level")) {
@@ -368,6 +378,8 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
   // The one rule for where the MTA-STS cache lives.
   if (cfg.mta_sts.cache_directory.empty())
     cfg.mta_sts.cache_directory = (std::filesystem::path(cfg.spool_directory) / "mta-sts").string();
+  if (cfg.reporting.store.empty())
+    cfg.reporting.store = (std::filesystem::path(cfg.spool_directory) / "tls-reports.sqlite").string();
   // One set of PKIX roots for SMTP and the MTA-STS HTTPS fetch unless [mta_sts] names its own.
   if (cfg.mta_sts.ca_bundle.empty()) cfg.mta_sts.ca_bundle = cfg.delivery.ca_bundle;
   if (errors.size() != errors_before) return makeError(joinConfigErrors(errors));

@@ -105,6 +105,16 @@ struct DeliveryConfig {
   BackoffConfig backoff;
 };
 
+// [reporting]: RFC 8460 TLS reporting. Counting every outbound TLS session
+// into the store is on by default (a row per distinct outcome per day, never
+// per message); sending the daily reports comes with the report sender.
+struct ReportingConfig {
+  bool enabled = true;
+  std::string store;  // SQLite file; empty = <spool>/tls-reports.sqlite
+
+  bool operator==(const ReportingConfig&) const = default;
+};
+
 struct RelayConfig {
   std::string hostname;  // default: gethostname()
   InboundConfig inbound;
@@ -114,6 +124,7 @@ struct RelayConfig {
   std::string policy_directory;  // empty = only the built-in `*` opportunistic policy
   DeliveryConfig delivery;
   DkimConfig dkim;
+  ReportingConfig reporting;
   std::string accounting_directory;  // empty = no CSV accounting
   std::string log_level = "info";
   std::string source_file;  // the file this came from; "<embedded>" for the default

@@ -106,6 +106,12 @@ delay_notice = "4h"
 # [dkim.verify]
 # authentication_results = false   # check inbound signatures, add Authentication-Results
 
+[reporting]
+# RFC 8460 TLS reporting: every outbound TLS session is counted per day,
+# policy domain, MX and outcome (successes and failures alike).
+enabled = true
+# store = "/var/spool/tlsrelay/tls-reports.sqlite"   # default: <spool>/tls-reports.sqlite
+
 [accounting]
 directory = "./accounting"
 

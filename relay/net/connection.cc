@@ -165,17 +165,32 @@ bool Connection::tlsActive() const {
   return tls_ && !handshaking_;
 }
 
+namespace {
+
+std::string addressText(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&ss), buf, sizeof buf);
+  } else {
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), buf, sizeof buf);
+  }
+  return buf;
+}
+
+}  // namespace
+
 std::string Connection::peerAddress() const {
   sockaddr_storage ss{};
   int len = sizeof ss;
   if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), buf, sizeof buf);
-  } else {
-    uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&ss), buf, sizeof buf);
-  }
-  return buf;
+  return addressText(ss);
+}
+
+std::string Connection::localAddress() const {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  return addressText(ss);
 }
 
 void Connection::close() {

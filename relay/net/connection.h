@@ -45,7 +45,8 @@ class Connection {
 
   bool tlsActive() const;
   TlsEngine* tls() { return tls_.get(); }
-  std::string peerAddress() const;  // textual IP of the peer, "" when unknown
+  std::string peerAddress() const;   // textual IP of the peer, "" when unknown
+  std::string localAddress() const;  // our end's IP (RFC 8460 sending-mta-ip), "" when unknown
   bool closing() const { return closing_; }
 
  private:

@@ -20,6 +20,7 @@
 #include "relay/ops/dkim_cli.h"
 #include "relay/ops/dkim_setup.h"
 #include "relay/ops/policy_explain_cli.h"
+#include "relay/ops/report_cli.h"
 #include "relay/ops/runtime_config.h"
 #include "relay/queue/spool.h"
 
@@ -277,6 +278,7 @@ int runCli(int argc, char** argv) {
   sts_clear->add_option("domain", domain, "domain (default: all)");
 
   DkimCommands dkim(app);
+  ReportCommands report(app);
 
   try {
     app.parse(argc, argv);
@@ -291,6 +293,7 @@ int runCli(int argc, char** argv) {
   if (qdelete->parsed()) return queueCommand(config_path, "delete " + queue_id);
   if (qbounce->parsed()) return queueCommand(config_path, "bounce " + queue_id);
   if (dkim.parsed()) return dkim.run(config_path);
+  if (report.parsed()) return report.run(config_path);
   if (uadd->parsed()) return userAdd(config_path, users_file, user_name, password_file);
   if (explain->parsed() || sts_list->parsed() || sts_clear->parsed()) {
     auto cfg = loadRelayConfig(config_path);

@@ -28,7 +28,10 @@
 #include "relay/tls/tls_context.h"
 #include "reporting/accounting_log.h"
 #include "reporting/observer_queue.h"
+#include "reporting/report_store.h"
+#include "reporting/sqlite_report_store.h"
 #include "reporting/tls_result_log.h"
+#include "reporting/tls_session_counter.h"
 
 namespace tlsrelay {
 namespace {
@@ -42,6 +45,8 @@ struct Daemon {
   std::unique_ptr<dns::Resolver> resolver;
   std::unique_ptr<AccountingLog> accounting;
   std::unique_ptr<TlsResultLog> tls_results;
+  std::unique_ptr<ReportStore> report_store;
+  std::unique_ptr<TlsSessionCounter> session_counter;
   std::unique_ptr<MtaStsProvider> mta_sts;
   std::unique_ptr<MtaStsRefresher> sts_refresher;
   std::unique_ptr<ObserverQueue> events;  // after the observers: stopped before they go
@@ -165,6 +170,18 @@ int runServe(const std::string& config_path) {
     std::filesystem::create_directories(dir, ec);
     d.tls_results = std::make_unique<TlsResultLog>(dir, unix_now);
     observers.push_back(d.tls_results.get());
+  }
+  if (cfg.reporting.enabled) {
+    // The TLS report store; a relay that cannot keep its counts says so and
+    // does not start, rather than sending reports that miss sessions.
+    auto store = openSqliteReportStore(cfg.reporting.store);
+    if (!store.ok()) {
+      log::error("reporting", "cannot open the TLS report store", {{"error", store.error().message}});
+      return 2;
+    }
+    d.report_store = std::move(*store);
+    d.session_counter = std::make_unique<TlsSessionCounter>(d.report_store.get());
+    observers.push_back(d.session_counter.get());
   }
   if (!cfg.accounting_directory.empty()) {
     std::error_code ec;

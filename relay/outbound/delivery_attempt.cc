@@ -64,7 +64,10 @@ DeliveryAttempt::DeliveryAttempt(AttemptSettings settings, AttemptPlan plan, std
       plan_(std::move(plan)),
       clock_(std::move(clock)),
       run_failure_(plan_.flags.requiretls) {
-  for (auto& m : messages) pending_.push_back(std::move(m));
+  for (auto& m : messages) {
+    own_reports_only_ = own_reports_only_ && m.envelope && m.envelope->flags.tls_report;
+    pending_.push_back(std::move(m));
+  }
 }
 
 DeliveryAttempt::~DeliveryAttempt() = default;
@@ -101,6 +104,7 @@ void DeliveryAttempt::start() {
     // policy failure too (RFC 8460 dnssec-invalid): the domain's MX or
     // addresses cannot be trusted, so nothing was tried.
     record_ = SessionRecord{};
+    record_.carries_own_reports = own_reports_only_;
     record_.destination = plan_.destination;
     record_.domain = plan_.domain;
     auto policy = std::make_shared<ReportPolicy>();
@@ -178,6 +182,7 @@ void DeliveryAttempt::skipHop(const JobTarget& target, const TlsDecision& decisi
   // The policy forbids this hop before any connection: account for it as a
   // failed hop (and as a failed session in the TLS reports) and go on.
   record_ = SessionRecord{};
+  record_.carries_own_reports = own_reports_only_;
   record_.destination = plan_.destination;
   record_.domain = plan_.domain;
   record_.mx_host = target.mx_host;
@@ -221,6 +226,7 @@ void DeliveryAttempt::beginConnection(size_t index, bool clear_text_retry) {
   decision_ = decisions_[index];
   clear_text_retry_ = clear_text_retry;
   record_ = SessionRecord{};
+  record_.carries_own_reports = own_reports_only_;
   record_.session_id = settings_.new_session_id ? settings_.new_session_id() : std::string();
   record_.destination = plan_.destination;
   record_.domain = plan_.domain;
@@ -256,7 +262,7 @@ void DeliveryAttempt::beginConnection(size_t index, bool clear_text_retry) {
   emit(SetTimer{settings_.connect_timeout});
 }
 
-void DeliveryAttempt::connected(bool ok, const std::string& error) {
+void DeliveryAttempt::connected(bool ok, const std::string& error, const std::string& local_ip) {
   if (state_ != State::Connecting) return;
   if (!ok) {
     failure_ = transientFailure("connect to " + peerName(target_) + " failed: " + error, status::kNoAnswer,
@@ -265,6 +271,7 @@ void DeliveryAttempt::connected(bool ok, const std::string& error) {
     return;
   }
   record_.connected = true;
+  record_.sending_ip = local_ip;
   state_ = State::Session;
   emitEvent(SessionEvent::Kind::Connected);
   emit(SetTimer{session_->currentTimeout()});
@@ -672,6 +679,7 @@ void DeliveryAttempt::closed() {
 void DeliveryAttempt::failAll(const RecipientOutcome& outcome, std::shared_ptr<const SessionRecord> session) {
   if (!session) {
     SessionRecord r;
+    r.carries_own_reports = own_reports_only_;
     r.destination = plan_.destination;
     r.domain = plan_.domain;
     auto policy = std::make_shared<ReportPolicy>();

@@ -157,7 +157,7 @@ class DeliveryAttempt {
 
   // --- events from the adapter -------------------------------------------
   void start();
-  void connected(bool ok, const std::string& error = {});
+  void connected(bool ok, const std::string& error = {}, const std::string& local_ip = {});
   void received(std::string_view plaintext);
   void tlsDone(const TlsOutcomeInput& tls);
   // The adapter could not set up TLS as asked (no client context, DANE
@@ -241,6 +241,8 @@ class DeliveryAttempt {
   TlsDecision decision_;
   bool clear_text_retry_ = false;  // this connection is the retry in clear after a TLS failure
   SessionRecord record_;           // mutable until published
+  // The messages the attempt was made for are all our own TLS reports.
+  bool own_reports_only_ = true;
   std::shared_ptr<const SessionRecord> published_;
   AttemptObservation handshake_seen_;
   bool ehlo_checked_ = false;

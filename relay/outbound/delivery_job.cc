@@ -37,7 +37,8 @@ class DeliveryJob::Link : public Connection::Handler {
 
   void onConnected(int status) override {
     if (status >= 0) conn->startReading();
-    job_->attempt_->connected(status >= 0, status < 0 ? uv_strerror(status) : "");
+    job_->attempt_->connected(status >= 0, status < 0 ? uv_strerror(status) : "",
+                              status >= 0 ? conn->localAddress() : "");
     job_->drive();
   }
   void onPlaintext(std::string_view bytes) override {

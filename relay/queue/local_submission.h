@@ -21,7 +21,7 @@ struct LocalMessage {
   std::string mail_from;  // "" = the null reverse-path (DSNs, RFC 3464 §2)
   std::vector<std::string> recipients;
   std::string data;    // the whole message, CRLF line ends, not dot-stuffed
-  MessageFlags flags;  // requiretls, body_8bit, smtputf8, is_bounce
+  MessageFlags flags;  // requiretls, body_8bit, smtputf8, is_bounce, tls_report
   std::string envid, ret;
 };
 

@@ -104,8 +104,9 @@ constexpr uint8_t kFlagBody8bit = 4;
 constexpr uint8_t kFlagIsBounce = 8;
 // Added after the first release: files written before it simply lack the bit.
 constexpr uint8_t kFlagTlsRequiredNo = 16;
+constexpr uint8_t kFlagTlsReport = 32;
 constexpr uint8_t kKnownFlags =
-    kFlagRequireTls | kFlagSmtpUtf8 | kFlagBody8bit | kFlagIsBounce | kFlagTlsRequiredNo;
+    kFlagRequireTls | kFlagSmtpUtf8 | kFlagBody8bit | kFlagIsBounce | kFlagTlsRequiredNo | kFlagTlsReport;
 
 }  // namespace
 
@@ -116,7 +117,8 @@ std::string encodeEnvelope(const Envelope& e) {
   putString(out, e.mail_from);
   uint8_t flags = (e.flags.requiretls ? kFlagRequireTls : 0) | (e.flags.smtputf8 ? kFlagSmtpUtf8 : 0) |
                   (e.flags.body_8bit ? kFlagBody8bit : 0) | (e.flags.is_bounce ? kFlagIsBounce : 0) |
-                  (e.flags.tls_required_no ? kFlagTlsRequiredNo : 0);
+                  (e.flags.tls_required_no ? kFlagTlsRequiredNo : 0) |
+                  (e.flags.tls_report ? kFlagTlsReport : 0);
   putU8(out, flags);
   putString(out, e.envid);
   putString(out, e.ret);
@@ -153,6 +155,7 @@ Result<Envelope> decodeEnvelope(std::string_view bytes) {
   e.flags.body_8bit = flags & kFlagBody8bit;
   e.flags.is_bounce = flags & kFlagIsBounce;
   e.flags.tls_required_no = flags & kFlagTlsRequiredNo;
+  e.flags.tls_report = flags & kFlagTlsReport;
   e.envid = in.string("envid");
   e.ret = in.string("ret");
   e.received_at = static_cast<int64_t>(in.u64("received_at"));

@@ -417,9 +417,24 @@ check "TLS results: the skipped MX outside the STS policy is stored" tls_result 
   policy-domain=sts-mxmismatch.test result-type=validation-failure receiving-ip=127.0.1.1
 check "TLS results: a policy fetch failure is stored" tls_result policy-domain=sts-404.test \
   result-type=sts-policy-fetch-error
-echo "# phase 1 done after $((SECONDS - T0)) s"
-
 stop_relay "$RELAY"
+
+# The TLS report store counted every one of those sessions (RFC 8460 counts
+# sessions, failures and successes alike), and the report a day's counts make
+# validates against the schema written from RFC 8460 §4.
+report_cli() { "$TLSRELAY_BIN" --config "$WORK/relay-ad.toml" report "$@"; }
+report_cli list --json --days 2 >"$WORK/report-list.json"
+check "reporting: the store's session counts equal the TLS results log" \
+  /usr/bin/python3 "$TOOLS/report_counts_match.py" "$WORK/spool-ad/tls-results" "$WORK/report-list.json"
+TODAY=$(date -u +%Y-%m-%d)
+report_cli show "$TODAY" sts-hostmismatch.test --json >"$WORK/report-sts.json"
+check "reporting: the STS host-mismatch report validates against the RFC 8460 schema" \
+  /usr/bin/python3 -c "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))" \
+  "$WORK/report-sts.json" "$TLSRELAY_SOURCE_DIR/tests/schema/tlsrpt-report.schema.json"
+check "reporting: the report names the host-mismatch failures" \
+  /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); p=r['policies'][0]; sys.exit(0 if p['policy']['policy-type']=='sts' and p['summary']['total-failure-session-count']>=1 and any(f['result-type']=='certificate-host-mismatch' for f in p['failure-details']) else 1)" \
+  "$WORK/report-sts.json"
+echo "# phase 1 done after $((SECONDS - T0)) s"
 
 # ---- phase 2: dnssec = "validate" (ldns validates against nsd) --------------
 write_relay_config "$WORK/relay-val.toml" "$WORK/spool-val" validate "$DNS_AUTH_ADDR:$DNS_PORT" 1h \

@@ -130,9 +130,9 @@ TEST(SpoolFormat, EnvelopeRoundTrip) {
 }
 
 TEST(SpoolFormat, EveryFlagRoundTripsAlone) {
-  bool MessageFlags::*const all[] = {&MessageFlags::requiretls, &MessageFlags::smtputf8,
-                                     &MessageFlags::body_8bit, &MessageFlags::is_bounce,
-                                     &MessageFlags::tls_required_no};
+  bool MessageFlags::*const all[] = {&MessageFlags::requiretls,      &MessageFlags::smtputf8,
+                                     &MessageFlags::body_8bit,       &MessageFlags::is_bounce,
+                                     &MessageFlags::tls_required_no, &MessageFlags::tls_report};
   for (auto flag : all) {
     Envelope e;
     e.flags.*flag = true;
@@ -158,7 +158,7 @@ TEST(SpoolFormat, FilesWrittenBeforeTlsRequiredNoStillRead) {
   ASSERT_TRUE(current.ok()) << current.error().message;
   EXPECT_TRUE(current->flags.tls_required_no);
   EXPECT_FALSE(current->flags.requiretls);
-  bytes[8] = 0x20;  // a bit no build knows yet: damage or a newer writer, never guessed at
+  bytes[8] = 0x40;  // a bit no build knows yet: damage or a newer writer, never guessed at
   EXPECT_FALSE(fmt::decodeEnvelope(bytes).ok());
 }
 
