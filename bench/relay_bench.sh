@@ -7,6 +7,8 @@
 #
 #   bench/relay_bench.sh [--messages N] [--size BYTES] [--sessions S] [--variant plain|starttls|dane-sts]
 #
+# BENCH_REPORTING=false runs tlsrelay without the TLS report store (to measure its cost).
+#
 # plain, starttls: both relays send everything to one smarthost (see README).
 # dane-sts: delivery by MX to bench.relay.test, whose MX host has a
 # DNSSEC-secure TLSA 3 1 1 record and which publishes an MTA-STS enforce
@@ -318,6 +320,8 @@ address = "127.0.0.1:$RPORT"
 [spool]
 directory = "$WORK/spool"
 $OUTBOUND
+[reporting]
+enabled = ${BENCH_REPORTING:-true}
 [accounting]
 directory = "$WORK/acct"
 [logging]

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace tlsrelay {
 
@@ -11,5 +13,17 @@ std::string rfc5322Date(int64_t unix_seconds);
 
 // RFC 3339 / ISO 8601 in UTC: "2026-11-23T14:00:00Z".
 std::string iso8601Utc(int64_t unix_seconds);
+
+// The UTC day: "2026-11-23". Daily files, report days and store keys use it.
+std::string utcDay(int64_t unix_seconds);
+
+// 00:00:00Z of a "YYYY-MM-DD" day; nullopt unless it is one (a real date,
+// exactly that form).
+std::optional<int64_t> parseUtcDay(std::string_view day);
+
+// An RFC 3339 §5.6 date-time ("2026-12-06T00:00:00Z", "…T01:00:00.5+01:00",
+// lower-case t/z allowed) as unix seconds, fractions dropped; nullopt when it
+// is not one.
+std::optional<int64_t> parseRfc3339(std::string_view text);
 
 }  // namespace tlsrelay

@@ -193,9 +193,8 @@ std::vector<SignatureVerdict> Verifier::verify(std::string_view message, KeySour
   if (headerSection(message).find('\0') != std::string_view::npos) {
     for (std::string_view field : splitRawHeaderFields(message).fields) {
       size_t colon = field.find(':');
-      std::string_view name = field.substr(0, colon == std::string_view::npos ? 0 : colon);
-      while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
-        name.remove_suffix(1);  // obs-field-name
+      // trimWsp: obs-field-name allows WSP before the colon.
+      std::string_view name = trimWsp(field.substr(0, colon == std::string_view::npos ? 0 : colon));
       if (!equalsIgnoreCase(name, "DKIM-Signature")) continue;
       SignatureVerdict v;
       v.verdict = Verdict::PermError;

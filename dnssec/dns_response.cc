@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 
+#include "common/ascii.h"
 #include "dnssec/dns_name.h"
 #include "dnssec/ldns_packet.h"
 
@@ -43,16 +44,6 @@ std::optional<std::string> normalizedOwner(const ldns_rr* rr) {
   return normalizeDnsName(*text);
 }
 
-// Text from the network made safe for logs: printable ASCII only, bounded.
-std::string printable(const uint8_t* data, size_t size) {
-  std::string out;
-  for (size_t i = 0; i < size && out.size() < 120; ++i) {
-    char c = static_cast<char>(data[i]);
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  }
-  return out;
-}
-
 // RFC 8914 Extended DNS Errors say why a resolver failed. Info codes 6-12
 // (DNSSEC Bogus, Signature Expired, Signature Not Yet Valid, DNSKEY Missing,
 // RRSIGs Missing, No Zone Key Bit Set, NSEC Missing) mean validation failed.
@@ -74,7 +65,10 @@ ExtendedErrors extendedErrors(ldns_pkt* pkt) {
     if (data == nullptr || size < 2) continue;
     const unsigned info = (unsigned{data[0]} << 8) | data[1];
     out.text += "; EDE " + std::to_string(info);
-    if (size > 2) out.text += " (" + printable(data + 2, size - 2) + ")";
+    if (size > 2)
+      out.text += " (" +
+                  printableAscii(std::string_view(reinterpret_cast<const char*>(data + 2), size - 2), 120) +
+                  ")";
     if (info >= 6 && info <= 12) out.dnssec_failure = true;
   }
   return out;

@@ -23,12 +23,6 @@ bool isAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // One header line's worth of untrusted text: control characters (CR and LF
 // above all) become spaces, runs collapse, and the result is cut short.
 // RFC 5322 §2.2: a header field body must not contain CR or LF except when folding.
@@ -119,7 +113,7 @@ std::string diagnosticField(std::string_view diagnostic) {
       return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
     });
     if (is_token)
-      return std::string(type) + "; " + std::string(trim(std::string_view(clean).substr(semi + 1)));
+      return std::string(type) + "; " + std::string(trimWsp(std::string_view(clean).substr(semi + 1)));
   }
   // Local reasons ("no MX", "TLS required") have no registered type: RFC 3464
   // §2.3.6 allows an X- extension type.
@@ -129,7 +123,7 @@ std::string diagnosticField(std::string_view diagnostic) {
 std::string diagnosticText(std::string_view diagnostic) {
   std::string d = diagnosticField(diagnostic);
   size_t semi = d.find(';');
-  return std::string(trim(std::string_view(d).substr(semi + 1)));
+  return std::string(trimWsp(std::string_view(d).substr(semi + 1)));
 }
 
 // Only characters that need no quoting anywhere (RFC 2046 §5.1.1 bcharsnospace ∩ atext).
@@ -176,7 +170,7 @@ bool containsLine(const std::string& text, const std::string& line_prefix) {
 std::string normalizedAction(std::string_view action) {
   static const char* kActions[] = {"failed", "delayed", "delivered", "relayed", "expanded"};
   for (const char* a : kActions) {
-    if (equalsIgnoreCase(trim(action), a)) return a;
+    if (equalsIgnoreCase(trimWsp(action), a)) return a;
   }
   return "failed";
 }
@@ -208,14 +202,14 @@ bool shouldBounce(const Envelope& envelope) {
 }
 
 bool recipientWantsNotice(const Recipient& recipient, bool delay) {
-  std::string_view notify = trim(recipient.notify);
+  std::string_view notify = trimWsp(recipient.notify);
   if (notify.empty()) return true;
   bool wants = false;
   size_t start = 0;
   while (start <= notify.size()) {
     size_t comma = notify.find(',', start);
     std::string_view word =
-        trim(notify.substr(start, comma == std::string_view::npos ? notify.npos : comma - start));
+        trimWsp(notify.substr(start, comma == std::string_view::npos ? notify.npos : comma - start));
     if (equalsIgnoreCase(word, "NEVER")) return false;  // RFC 3461 §4.1: NEVER excludes the others
     if (equalsIgnoreCase(word, delay ? "DELAY" : "FAILURE")) wants = true;
     if (comma == std::string_view::npos) break;
@@ -240,7 +234,7 @@ DsnMessage buildDsn(const DsnInput& in) {
   // RFC 8689 §5: a bounce of a REQUIRETLS message MUST behave as if RET=HDRS
   // were given (RET=FULL is disregarded) and MUST itself be sent with REQUIRETLS.
   out.requiretls = in.requiretls_original;
-  out.headers_only = in.requiretls_original || equalsIgnoreCase(trim(in.ret), "HDRS") ||
+  out.headers_only = in.requiretls_original || equalsIgnoreCase(trimWsp(in.ret), "HDRS") ||
                      in.original_message.size() > kDsnMaxReturnedMessage;
 
   const std::string sender = headerText(in.original_sender, /*ascii_only=*/false, 512);
@@ -287,16 +281,16 @@ DsnMessage buildDsn(const DsnInput& in) {
   if (in.arrival_date > 0) status += "Arrival-Date: " + rfc5322Date(in.arrival_date) + "\r\n";
   for (const auto& r : in.recipients) {
     std::string action = normalizedAction(r.action);
-    std::string code = trim(r.status).empty() || !validStatus(trim(r.status))
+    std::string code = trimWsp(r.status).empty() || !validStatus(trimWsp(r.status))
                            ? (action == "delayed" ? "4.0.0" : "5.0.0")
-                           : std::string(trim(r.status));
+                           : std::string(trimWsp(r.status));
     status += "\r\n";  // RFC 3464 §2.1: a blank line before each recipient's fields
     status += "Final-Recipient: " + typedAddress(r.address) + "\r\n";
     if (!r.orcpt.empty()) {
       std::string_view orcpt = r.orcpt;
       size_t semi = orcpt.find(';');
       std::string original =
-          decodeXtext(semi == std::string_view::npos ? orcpt : trim(orcpt.substr(semi + 1)));
+          decodeXtext(semi == std::string_view::npos ? orcpt : trimWsp(orcpt.substr(semi + 1)));
       std::string type = semi == std::string_view::npos ? "" : tokenChars(orcpt.substr(0, semi), 20);
       if (type.empty() || equalsIgnoreCase(type, "rfc822")) {
         status += "Original-Recipient: " + typedAddress(original) + "\r\n";

@@ -21,41 +21,11 @@ bool isAlnum(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0;
 }
 
-std::string_view trimWsp(std::string_view s) {
-  while (!s.empty() && isWsp(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isWsp(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// RFC 5321 sub-domain: Let-dig [Ldh-str].
-bool validLabel(std::string_view label) {
-  if (label.empty() || label.size() > 63) return false;
-  if (label.front() == '-' || label.back() == '-') return false;
-  return std::all_of(label.begin(), label.end(), [](char c) { return isAlnum(c) || c == '-'; });
-}
-
-bool validDomain(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  while (true) {
-    size_t dot = name.find('.');
-    if (!validLabel(name.substr(0, dot))) return false;
-    if (dot == std::string_view::npos) return true;
-    name.remove_prefix(dot + 1);
-  }
-}
-
 // RFC 8461 §3.2: sts-policy-mx-value = ["*."] Domain — the wildcard is only
 // ever the whole leftmost label.
 bool validMxPattern(std::string_view pattern) {
   if (pattern.substr(0, 2) == "*.") pattern.remove_prefix(2);
-  return validDomain(pattern);
-}
-
-// RFC 8461 §3.2: sts-policy-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
-bool validExtName(std::string_view name) {
-  if (name.empty() || name.size() > 32 || !isAlnum(name.front())) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char c) { return isAlnum(c) || c == '_' || c == '-' || c == '.'; });
+  return isLdhDomain(pattern);
 }
 
 std::optional<uint32_t> parseMaxAge(std::string_view v) {
@@ -160,7 +130,7 @@ Result<StsPolicy> parseStsPolicy(std::string_view body) {
     } else if (key == "mx") {
       if (!validMxPattern(value)) return lineError(n, "bad mx pattern");
       policy.mx.push_back(lowerAscii(value));
-    } else if (!validExtName(key)) {
+    } else if (!isTxtRecordFieldName(key)) {
       return lineError(n, "bad field name");
     }
     // RFC 8461 §3.2: other fields are extensions and are ignored.
@@ -215,7 +185,7 @@ Result<std::optional<std::string>> parseStsTxtId(const std::vector<std::string>&
       id = std::string(value);
     } else {
       // sts-extension: ignored, but it must still look like one.
-      if (!validExtName(name)) return makeError("STSv1 TXT record: bad field name");
+      if (!isTxtRecordFieldName(name)) return makeError("STSv1 TXT record: bad field name");
       bool bad_value = value.empty() || std::any_of(value.begin(), value.end(), [](char c) {
                          auto u = static_cast<unsigned char>(c);
                          return u < 0x21 || u > 0x7e || c == '=' || c == ';';

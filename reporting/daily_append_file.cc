@@ -29,15 +29,6 @@ bool writeAll(int fd, std::string_view data) {
 
 }  // namespace
 
-std::string utcDay(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  return buf;
-}
-
 DailyAppendFile::DailyAppendFile(std::string directory, std::string prefix, std::string suffix,
                                  std::string header, std::string what)
     : directory_(std::move(directory)),

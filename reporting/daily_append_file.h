@@ -10,10 +10,9 @@
 #include <string>
 #include <string_view>
 
-namespace tlsrelay {
+#include "common/time_format.h"  // utcDay
 
-// "2026-11-23" for a unix time.
-std::string utcDay(int64_t unix_seconds);
+namespace tlsrelay {
 
 class DailyAppendFile {
  public:

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "common/stable_hash.h"
+
 namespace tlsrelay {
 namespace {
 
@@ -54,8 +56,6 @@ struct PolicyTotals {
   uint64_t failed = 0;
   std::map<DetailKey, uint64_t> details;  // ordered: deterministic output
 };
-
-constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
 
@@ -170,16 +170,9 @@ std::string reportJson(const TlsReportDocument& doc) {
 }
 
 std::string reportId(std::string_view day, std::string_view policy_domain, std::string_view submitter) {
-  // FNV-1a 64; a NUL between fields keeps ("ab","c") and ("a","bc") apart.
-  uint64_t h = 0xcbf29ce484222325ull;
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ull;
-  };
-  mix(day);
-  mix(std::string_view("\0", 1));
-  mix(policy_domain);
-  mix(std::string_view("\0", 1));
-  mix(submitter);
+  // A NUL between fields keeps ("ab","c") and ("a","bc") apart.
+  const std::string_view nul("\0", 1);
+  const uint64_t h = fnv1a64(submitter, fnv1a64(nul, fnv1a64(policy_domain, fnv1a64(nul, fnv1a64(day)))));
 
   std::string id;
   id.reserve(day.size() + policy_domain.size() + 40);
@@ -190,8 +183,7 @@ std::string reportId(std::string_view day, std::string_view policy_domain, std::
     id.push_back(safe ? ch : '_');
   }
   id.push_back('_');
-  for (int shift = 60; shift >= 0; shift -= 4) id.push_back(kHex[(h >> shift) & 0xf]);
-  return id;
+  return id + hex64(h);
 }
 
 }  // namespace tlsrelay

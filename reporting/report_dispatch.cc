@@ -1,21 +1,13 @@
 #include "reporting/report_dispatch.h"
 
-#include <ctime>
-
 #include "common/gzip.h"
+#include "common/time_format.h"
 #include "reporting/report_builder.h"
 #include "reporting/report_mail.h"
 #include "reporting/tlsrpt_record.h"
 
 namespace tlsrelay {
 namespace {
-
-// 00:00:00Z of a "YYYY-MM-DD" day; -1 when it is not one.
-int64_t dayStart(const std::string& day) {
-  std::tm tm{};
-  if (day.size() != 10 || ::strptime(day.c_str(), "%Y-%m-%d", &tm) == nullptr) return -1;
-  return static_cast<int64_t>(::timegm(&tm));
-}
 
 DispatchOutcome finish(const ReportDispatchDeps& deps, const ReportSender& sender, const std::string& day,
                        const std::string& domain, const ReportOutcome& outcome, DispatchOutcome result) {
@@ -45,15 +37,25 @@ const char* toString(DispatchResult r) {
   return "failed";
 }
 
+TlsReportDocument dailyReport(const ReportSender& sender, const std::string& day, const std::string& domain,
+                              const std::vector<SessionCount>& counts) {
+  // RFC 8460 §5.3: contact-info's domain is the submitter's.
+  const std::string contact =
+      sender.contact_info.empty() ? "postmaster@" + sender.submitter : sender.contact_info;
+  return buildTlsReport({sender.organization_name, contact, day, reportId(day, domain, sender.submitter)},
+                        counts);
+}
+
 DispatchOutcome dispatchReport(const ReportDispatchDeps& deps, const ReportSender& sender,
                                const ReportDispatchSettings& settings, const std::string& day,
                                const std::string& domain) {
   DispatchOutcome out;
-  const int64_t begin = dayStart(day);
-  if (begin < 0) {
+  const std::optional<int64_t> start = parseUtcDay(day);
+  if (!start) {
     out.detail = "not a day: " + day;
     return out;
   }
+  const int64_t begin = *start;
   const int64_t now = deps.clock();
   auto claimed = deps.store->claimReport(day, domain, sender.node, now, settings.lease_seconds);
   if (!claimed.ok()) {
@@ -91,10 +93,8 @@ DispatchOutcome dispatchReport(const ReportDispatchDeps& deps, const ReportSende
 
   auto counts = deps.store->sessionCounts(day, domain);
   if (!counts.ok()) return retryLater(counts.error().message);
-  const std::string contact =
-      sender.contact_info.empty() ? "postmaster@" + sender.submitter : sender.contact_info;
-  out.report_id = reportId(day, domain, sender.submitter);
-  TlsReportDocument doc = buildTlsReport({sender.organization_name, contact, day, out.report_id}, *counts);
+  TlsReportDocument doc = dailyReport(sender, day, domain, *counts);
+  out.report_id = doc.report_id;
   if (doc.policies.empty()) {
     out.result = DispatchResult::Empty;
     return finish(deps, sender, day, domain, ReportOutcome::noRua(), out);

@@ -16,6 +16,7 @@
 #include "dnssec/dns_answer.h"
 #include "reporting/https_report_poster.h"
 #include "reporting/report_store.h"
+#include "reporting/tls_report_document.h"
 
 namespace tlsrelay {
 
@@ -56,6 +57,11 @@ struct DispatchOutcome {
   std::vector<std::string> reached;  // rua URIs that took the report
   std::string detail;                // what failed, for the log
 };
+
+// The report `sender` makes of one day's counts for a policy domain: what
+// dispatchReport sends and `tlsrelay report show` prints.
+TlsReportDocument dailyReport(const ReportSender& sender, const std::string& day,
+                              const std::string& policy_domain, const std::vector<SessionCount>& counts);
 
 DispatchOutcome dispatchReport(const ReportDispatchDeps& deps, const ReportSender& sender,
                                const ReportDispatchSettings& settings, const std::string& day,

@@ -5,11 +5,11 @@
 #include "reporting/report_mail.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <iterator>
 
 #include "common/ascii.h"
 #include "common/gzip.h"
+#include "common/stable_hash.h"
 #include "common/time_format.h"
 #include "message/mime.h"
 
@@ -20,40 +20,6 @@ constexpr size_t kMaxId = 200;  // keeps Subject and Message-ID lines far below 
 
 bool isAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// LDH labels of 1..63 octets, 1..253 in all: what RFC 8460 §5.1 means by
-// "the domain MUST consist of the Punycode-encoded A-labels".
-bool isLdhDomain(std::string_view d) {
-  if (d.empty() || d.size() > 253) return false;
-  size_t label = 0;
-  for (size_t i = 0; i <= d.size(); ++i) {
-    if (i == d.size() || d[i] == '.') {
-      if (label == 0 || label > 63 || d[i - 1] == '-' || d[i - label] == '-') return false;
-      label = 0;
-    } else if (isAlnum(d[i]) || d[i] == '-') {
-      ++label;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-// RFC 5322 §3.2.3 atext.
-bool isAtext(char c) {
-  return isAlnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-
-// local@domain with a dot-atom local part and an LDH domain, ASCII only: the
-// report goes out without SMTPUTF8.
-bool isPlainMailbox(std::string_view m) {
-  const size_t at = m.rfind('@');
-  if (at == std::string_view::npos || at == 0 || at > 64) return false;
-  std::string_view local = m.substr(0, at);
-  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) return false;
-  return std::all_of(local.begin(), local.end(), [](char c) { return isAtext(c) || c == '.'; }) &&
-         isLdhDomain(m.substr(at + 1));
 }
 
 // Any text as dot-atom-text (RFC 5322 §3.2.3), for the left side of a
@@ -71,27 +37,9 @@ std::string dotAtom(std::string_view text) {
   return out.empty() ? "report" : out;
 }
 
-// Printable ASCII on one line, for the human-readable part.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, kMaxId)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  return out;
-}
-
-std::string hex16(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-// FNV-1a 64: a short alphanumeric name for a report-id that is stable across resends.
+// A short alphanumeric name for a report-id that is stable across resends.
 std::string derivedUniqueId(std::string_view report_id) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : report_id) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return hex16(h);
+  return hex64(fnv1a64(report_id));
 }
 
 }  // namespace
@@ -119,7 +67,8 @@ Result<TlsReportMail> buildTlsReportMail(const TlsReportMailInput& in) {
   if (in.to.empty()) return makeError("no recipient");
   std::string to;
   for (const auto& rcpt : in.to) {
-    if (!isPlainMailbox(rcpt)) return makeError("recipient is not a plain ASCII mailbox: " + printable(rcpt));
+    if (!isPlainMailbox(rcpt))
+      return makeError("recipient is not a plain ASCII mailbox: " + printableAscii(rcpt, kMaxId));
     to += (to.empty() ? "" : ", ") + rcpt;
   }
   if (!looksGzipped(in.gzipped_report)) return makeError("the report is not gzip data");
@@ -161,7 +110,7 @@ Result<TlsReportMail> buildTlsReportMail(const TlsReportMailInput& in) {
   human.params = {{"charset", "us-ascii"}};
   human.content = "This is an aggregate TLS report (RFC 8460) from " + submitter + " about " + policy_domain +
                   ".\r\n\r\nPeriod: " + iso8601Utc(in.begin) + " to " + iso8601Utc(in.end) +
-                  "\r\nReport-ID: " + printable(in.report_id) + "\r\n";
+                  "\r\nReport-ID: " + printableAscii(in.report_id, kMaxId) + "\r\n";
 
   MimeLeafPart report;
   report.type = "application";

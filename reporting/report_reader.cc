@@ -27,9 +27,7 @@ constexpr size_t kMaxJsonValues = 20 * kReportMaxEntries;
 
 // Text from the report, fit for a log line: control and non-ASCII bytes become '?', long text is cut.
 std::string printable(std::string_view text, size_t max = 80) {
-  std::string out;
-  for (char c : text.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return text.size() > max ? out + "..." : out;
+  return printableAscii(text, max) + (text.size() > max ? "..." : "");
 }
 std::string inQuotes(std::string_view text) {
   return "\"" + printable(text) + "\"";

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/time_format.h"
+
 namespace tlsrelay {
 namespace {
 
@@ -92,13 +94,6 @@ std::optional<std::vector<std::string>> decodeList(std::string_view text) {
 
 // "YYYY-MM-DD": days compare as strings in range queries, so a malformed one
 // would silently fall outside every range.
-bool isDay(std::string_view d) {
-  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (d[i] < '0' || d[i] > '9') return false;
-  return true;
-}
-
 constexpr uint64_t kMaxCount = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
 struct StatementDeleter {
@@ -371,7 +366,7 @@ Status SqliteReportStore::addSessionCounts(const std::vector<SessionCount>& batc
   std::vector<Row> rows;
   std::unordered_map<std::string, size_t> index;
   for (const auto& [k, sessions] : batch) {
-    if (!isDay(k.day)) return invalid("session count with malformed day \"" + k.day + "\"");
+    if (!parseUtcDay(k.day)) return invalid("session count with malformed day \"" + k.day + "\"");
     if (sessions > kMaxCount) return invalid("session count too large");
     if (sessions == 0) continue;
     std::vector<std::string> columns = {k.day,
@@ -475,7 +470,7 @@ Result<std::vector<DaySummary>> SqliteReportStore::summaries(const std::string& 
 
 Result<bool> SqliteReportStore::claimReport(const std::string& day, const std::string& domain,
                                             const std::string& node, int64_t now, int64_t lease_seconds) {
-  if (!isDay(day)) return invalid("claim with malformed day \"" + day + "\"");
+  if (!parseUtcDay(day)) return invalid("claim with malformed day \"" + day + "\"");
   if (node.empty() || lease_seconds <= 0) return invalid("claim needs a node name and a positive lease");
   std::lock_guard lock(mu_);
   Query q(claim_);
@@ -533,7 +528,7 @@ Result<ReceivedAdd> SqliteReportStore::addReceivedReport(const StoredReceivedRep
   const TlsReportDocument& doc = report.document;
   if (doc.organization_name.empty() || doc.report_id.empty())
     return invalid("received report without organization-name or report-id");
-  if (!isDay(report.day)) return invalid("received report with malformed day \"" + report.day + "\"");
+  if (!parseUtcDay(report.day)) return invalid("received report with malformed day \"" + report.day + "\"");
   for (const auto& p : doc.policies)
     if (p.total_successful_session_count > kMaxCount || p.total_failure_session_count > kMaxCount)
       return invalid("received report " + doc.report_id + " has a session count too large to store");

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "common/log.h"
-#include "reporting/daily_append_file.h"  // utcDay
+#include "common/time_format.h"
 #include "reporting/report_store.h"
 
 namespace tlsrelay {
@@ -75,6 +75,9 @@ void TlsSessionCounter::onSession(const SessionEvent& event) {
 }
 
 void TlsSessionCounter::onBatchEnd() {
+  // onSession and onBatchEnd both run on the observer thread, so nothing is
+  // added to pending_ while the store writes; the mutex only serves the
+  // accessors.
   std::vector<SessionCount> batch;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -93,15 +96,8 @@ void TlsSessionCounter::onBatchEnd() {
   }
   if (warned_) log::info("reporting", "TLS report store writes again", {});
   warned_ = false;
-  for (const SessionCount& row : batch) {
-    counted_ += row.sessions;
-    auto it = pending_.find(encodedKey(row.key));
-    if (it == pending_.end()) continue;
-    // Only this thread adds to pending_, so nothing arrived in between; the
-    // subtraction keeps that true if that ever changes.
-    it->second.sessions -= row.sessions;
-    if (it->second.sessions == 0) pending_.erase(it);
-  }
+  for (const SessionCount& row : batch) counted_ += row.sessions;
+  pending_.clear();
 }
 
 uint64_t TlsSessionCounter::sessionsCounted() const {

@@ -18,12 +18,6 @@ bool isWsp(char c) {
   return c == ' ' || c == '\t';
 }
 
-std::string_view trimWsp(std::string_view s) {
-  while (!s.empty() && isWsp(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isWsp(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 bool isAlnum(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0;
 }
@@ -53,13 +47,6 @@ bool startsWithVersion(std::string_view txt) {
   return !rest.empty() && rest.front() == ';';
 }
 
-// RFC 8460 §3: tlsrpt-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".").
-bool isFieldName(std::string_view name) {
-  if (name.empty() || name.size() > 32 || !isAlnum(name.front())) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char c) { return isAlnum(c) || c == '_' || c == '-' || c == '.'; });
-}
-
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   c = toLowerAscii(c);
@@ -81,18 +68,6 @@ std::optional<std::string> percentDecode(std::string_view s) {
   return out;
 }
 
-// A dot-atom mailbox (RFC 5322 §3.4.1), which is all a report address needs:
-// it goes into To: and RCPT TO:, so nothing that could end or split either.
-bool isMailbox(std::string_view m) {
-  const size_t at = m.find('@');
-  if (at == 0 || at == std::string_view::npos || at + 1 == m.size() || m.find('@', at + 1) != m.npos)
-    return false;
-  return std::none_of(m.begin(), m.end(), [](char ch) {
-    auto c = static_cast<unsigned char>(ch);
-    return isCtl(c) || c == ' ' || std::string_view("<>()[]\\,;:\"").find(ch) != std::string_view::npos;
-  });
-}
-
 // RFC 6068 mailto: the addresses before '?'; header fields are not ours to honour.
 void addMailto(std::string_view uri, std::string_view rest, TlsRptRecord& record) {
   const size_t q = rest.find('?');
@@ -107,7 +82,9 @@ void addMailto(std::string_view uri, std::string_view rest, TlsRptRecord& record
   }
   // An encoded comma (RFC 8460 §3 makes it %2C) separates RFC 6068 addresses.
   for (std::string_view mailbox : split(*decoded, ',')) {
-    if (isMailbox(mailbox)) {
+    // The same rule the report mail applies, so an address taken from DNS
+    // is one the mail can be sent to.
+    if (isPlainMailbox(mailbox)) {
       record.rua.push_back({ReportDestination::Kind::Mailto, std::string(mailbox)});
     } else {
       record.notes.push_back("rua " + std::string(uri) + ": not a usable mailbox, ignored");
@@ -208,7 +185,7 @@ Result<TlsRptRecord> parseTlsRptRecord(std::string_view txt) {
     if (eq == std::string_view::npos) return makeError("field without '=': " + std::string(field));
     std::string_view name = trimWsp(field.substr(0, eq));
     std::string_view value = trimWsp(field.substr(eq + 1));
-    if (!isFieldName(name)) return makeError("malformed field name: " + std::string(name));
+    if (!isTxtRecordFieldName(name)) return makeError("malformed field name: " + std::string(name));
     if (name == "rua") {  // RFC 8460 §3: %s"rua=", so "RUA=" is some other field
       have_rua = true;
       if (value.empty()) return makeError("rua= names no URI");

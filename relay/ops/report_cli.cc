@@ -10,9 +10,10 @@
 
 #include "common/durable_file.h"
 #include "common/file_read.h"
+#include "common/time_format.h"
 #include "relay/ops/runtime_config.h"
-#include "reporting/daily_append_file.h"  // utcDay
 #include "reporting/report_builder.h"
+#include "reporting/report_dispatch.h"
 #include "reporting/report_reader.h"
 #include "reporting/sqlite_report_store.h"
 
@@ -33,13 +34,6 @@ Result<Opened> openStore(const std::string& config_path) {
   auto store = openSqliteReportStore(cfg->reporting.store);
   if (!store.ok()) return store.error();
   return Opened{std::move(*cfg), std::move(*store)};
-}
-
-bool isDay(const std::string& d) {
-  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (d[i] < '0' || d[i] > '9') return false;
-  return true;
 }
 
 int runList(const Opened& o, const ReportCommandArgs& a) {
@@ -72,7 +66,7 @@ int runList(const Opened& o, const ReportCommandArgs& a) {
 }
 
 int runShow(const Opened& o, const ReportCommandArgs& a) {
-  if (!isDay(a.day)) {
+  if (!parseUtcDay(a.day)) {
     std::cerr << "DATE must be YYYY-MM-DD (UTC), got \"" << a.day << "\"\n";
     return 1;
   }
@@ -85,9 +79,9 @@ int runShow(const Opened& o, const ReportCommandArgs& a) {
     std::cerr << "no TLS sessions counted for " << a.domain << " on " << a.day << "\n";
     return 1;
   }
-  const std::string& submitter = o.config.hostname;
-  ReportMeta meta{submitter, "postmaster@" + submitter, a.day, reportId(a.day, a.domain, submitter)};
-  TlsReportDocument doc = buildTlsReport(meta, *counts);
+  // The report the relay would send, under its host name.
+  const std::string& host = o.config.hostname;
+  TlsReportDocument doc = dailyReport({host, host, "", "", ""}, a.day, a.domain, *counts);
   if (a.json) {
     std::cout << reportJson(doc) << "\n";
     return 0;
@@ -132,9 +126,9 @@ int runIngest(const Opened& o, const ReportCommandArgs& a) {
   }
   StoredReceivedReport stored;
   stored.received_at = ::time(nullptr);
-  const std::string& start = report->document.start_datetime;
-  stored.day =
-      start.size() >= 10 && isDay(start.substr(0, 10)) ? start.substr(0, 10) : utcDay(stored.received_at);
+  // Filed under the UTC day the report starts on, whatever offset its
+  // sender wrote; one without a readable start under the day it came.
+  stored.day = utcDay(parseRfc3339(report->document.start_datetime).value_or(stored.received_at));
   stored.document = report->document;
   stored.deviations = report->deviations;
   stored.raw = std::move(*bytes);

@@ -61,6 +61,7 @@ class Harness {
     envelope->queue_id = queue_id;
     envelope->mail_from = "sender@origin.test";
     envelope->flags.requiretls = plan_.flags.requiretls;
+    envelope->flags.tls_report = next_is_own_report;
     JobMessage m{
         envelope, std::make_shared<const std::string>("Subject: " + queue_id + "\r\n\r\nbody\r\n"), {}};
     for (auto& r : recipients) {
@@ -76,6 +77,7 @@ class Harness {
   DomainPolicy& policy() { return plan_.policy; }
   AttemptPlan& plan() { return plan_; }
   AttemptSettings settings;
+  bool next_is_own_report = false;  // addMessage makes one of our TLS reports
   // Answers Prepare (the message pipeline); default: one unchanged body for all.
   std::function<PreparedMessage(const A::Prepare&)> prepare;
   // With no further message ready, let the connection idle (NeedMessage::may_wait).
@@ -192,7 +194,7 @@ class Harness {
         attempt_->connected(false, "connection refused");
         return;
       }
-      attempt_->connected(true);
+      attempt_->connected(true, "", "198.51.100.9");
       replies_ += current_->greeting;
     }
     if (tls_pending_) {
@@ -669,6 +671,41 @@ TEST(DeliveryAttempt, EverySessionHasItsOwnIdOnItsEvents) {
   }
   EXPECT_EQ(commit_sessions, (std::vector<std::string>{"S2"}));
   EXPECT_EQ(connected_sessions, (std::vector<std::string>{"S2"}));
+}
+
+// The TLS records reporting reads: our end of the connection, and whether the
+// session was only for our own TLS reports (those are not counted).
+std::vector<std::shared_ptr<const SessionRecord>> tlsRecords(const Harness& h) {
+  std::vector<std::shared_ptr<const SessionRecord>> out;
+  for (const auto& e : h.events)
+    if (e.kind == SessionEvent::Kind::TlsOutcome) out.push_back(e.session);
+  return out;
+}
+
+TEST(DeliveryAttempt, SessionRecordsCarryTheSendingIpAndWhetherOnlyOurReportsRodeOnThem) {
+  Harness own;
+  own.addHop("192.0.2.1", refusing());
+  own.addHop("192.0.2.2", FakeServer{});
+  own.next_is_own_report = true;
+  own.addMessage("R1", {"tlsrpt@example.test"});
+  own.run();
+  auto records = tlsRecords(own);
+  ASSERT_FALSE(records.empty());
+  for (const auto& r : records) EXPECT_TRUE(r->carries_own_reports) << r->ip;
+  EXPECT_EQ(records.back()->sending_ip, "198.51.100.9");
+  EXPECT_TRUE(records.back()->connected);
+
+  Harness mixed;
+  mixed.addHop("192.0.2.2", FakeServer{});
+  mixed.next_is_own_report = true;
+  mixed.addMessage("R1", {"tlsrpt@example.test"});
+  mixed.next_is_own_report = false;
+  mixed.addMessage("Q1", {"a@example.test"});
+  mixed.run();
+  records = tlsRecords(mixed);
+  ASSERT_FALSE(records.empty());
+  for (const auto& r : records)
+    EXPECT_FALSE(r->carries_own_reports) << "a session that also carried mail counts";
 }
 
 }  // namespace

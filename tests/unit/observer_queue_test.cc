@@ -50,10 +50,14 @@ SessionEvent event(int n, SessionEvent::Kind kind = SessionEvent::Kind::Recipien
 // blocks until open() (so the test can hold the worker inside an observer).
 class RecordingObserver : public DeliveryObserver {
  public:
-  explicit RecordingObserver(bool gated = false) : gate_open_(!gated) {}
+  explicit RecordingObserver(bool gated = false, bool batch_ends = false)
+      : gate_open_(!gated), batch_ends_(batch_ends) {}
 
   void onAttempt(const RecipientAttempt& a) override { record("attempt " + a.queue_id); }
   void onSession(const SessionEvent& e) override { record("session " + e.queue_id); }
+  void onBatchEnd() override {
+    if (batch_ends_) record("end");
+  }
 
   void waitUntilEntered() {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -88,6 +92,7 @@ class RecordingObserver : public DeliveryObserver {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool gate_open_;
+  const bool batch_ends_;
   bool entered_ = false;
   std::vector<std::string> received_;
   std::set<std::thread::id> threads_;
@@ -237,6 +242,22 @@ TEST(ObserverQueue, AStuckObserverNeverBlocksPostAndTheGrowingQueueIsLogged) {
   EXPECT_EQ(received.front(), "attempt A0");
   EXPECT_EQ(received[kQueued], "attempt A" + std::to_string(kQueued));
   EXPECT_EQ(received.back(), "attempt A" + std::to_string(2 * kQueued - 2));
+}
+
+TEST(ObserverQueue, BatchEndFollowsEachBatchSoAStoreCommitsOncePerBatch) {
+  // Held in its first event, so the hundred posted meanwhile are one batch.
+  RecordingObserver observer(/*gated=*/true, /*batch_ends=*/true);
+  ObserverQueue queue({&observer});
+  queue.post(event(0));
+  observer.waitUntilEntered();
+  for (int i = 1; i <= 100; ++i) queue.post(event(i));
+  observer.open();
+  queue.flush();
+  std::vector<std::string> expected = {"session S0", "end"};
+  for (int i = 1; i <= 100; ++i) expected.push_back("session S" + std::to_string(i));
+  expected.push_back("end");
+  EXPECT_EQ(observer.received(), expected)
+      << "one batch end after the first event, one after the hundred that waited";
 }
 
 }  // namespace
