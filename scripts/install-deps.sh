@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package tlsrelay needs to build, test and benchmark.
-# Daemons (postfix, nsd, unbound, nginx) are installed without being started:
+# Daemons (postfix, nsd, unbound, nginx, postgresql) are installed without being started:
 # the test fixtures start private instances on loopback themselves.
 set -euo pipefail
 
@@ -8,9 +8,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev git
   libuv1-dev libssl-dev libldns-dev ldnsutils libcurl4-openssl-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libcrypt-dev
-  libsqlite3-dev zlib1g-dev libgmime-3.0-dev libopendkim-dev libgtest-dev libgmock-dev libbenchmark-dev
-  postfix nsd unbound nginx-light swaks libnet-ssleay-perl libio-socket-inet6-perl testssl.sh openssl dnsutils
-  python3 python3-dkim python3-nacl python3-jsonschema opendkim-tools iproute2 procps util-linux ca-certificates bc dns-root-data curl findutils
+  libsqlite3-dev libpq-dev zlib1g-dev libgmime-3.0-dev libopendkim-dev libgtest-dev libgmock-dev libbenchmark-dev
+  postfix nsd unbound nginx-light postgresql swaks libnet-ssleay-perl libio-socket-inet6-perl testssl.sh openssl dnsutils
+  python3 python3-dkim python3-nacl python3-jsonschema opendkim-tools iproute2 procps util-linux ca-certificates bc dns-root-data curl findutils faketime
 )
 
 SUDO=""

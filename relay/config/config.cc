@@ -346,13 +346,7 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
   section(top, "dkim", ctx, [&](TableReader& r) { readDkimSection(r, cfg.dkim, ctx.base_dir); });
   section(top, "retry", ctx, [&](TableReader& r) { readRetry(r, cfg.delivery.retry); });
   section(top, "reporting", ctx, [&](TableReader& r) {
-    if (auto enabled = r.getBool("enabled")) cfg.reporting.enabled = *enabled;
-    if (auto store = readPath(r, "store", ctx)) {
-      if (store->rfind("postgresql:", 0) == 0 || store->rfind("postgres:", 0) == 0)
-        r.error("store", "a PostgreSQL store is not supported by this build yet; give a SQLite file path");
-      else
-        cfg.reporting.store = *store;
-    }
+    readReportingSection(r, cfg.reporting, ctx.base_dir);
     r.reportUnknownKeys();
   });
   readDirectorySection(top, "accounting", "directory", cfg.accounting_directory, ctx);
@@ -380,8 +374,11 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
     cfg.mta_sts.cache_directory = (std::filesystem::path(cfg.spool_directory) / "mta-sts").string();
   if (cfg.reporting.store.empty())
     cfg.reporting.store = (std::filesystem::path(cfg.spool_directory) / "tls-reports.sqlite").string();
-  // One set of PKIX roots for SMTP and the MTA-STS HTTPS fetch unless [mta_sts] names its own.
+  // One set of PKIX roots for SMTP and the MTA-STS HTTPS fetch unless [mta_sts] or
+  // [reporting] names its own.
   if (cfg.mta_sts.ca_bundle.empty()) cfg.mta_sts.ca_bundle = cfg.delivery.ca_bundle;
+  finishReportingDefaults(cfg.reporting, cfg.hostname, cfg.delivery.ca_bundle);
+  if (cfg.reporting.enabled) cfg.inbound.local_report_address = cfg.reporting.ingest_address;
   if (errors.size() != errors_before) return makeError(joinConfigErrors(errors));
   return cfg;
 }

@@ -14,8 +14,9 @@
 
 #include "common/config_error.h"  // ConfigError
 #include "common/result.h"
-#include "relay/config/dkim_section.h"  // DkimConfig
-#include "relay/config/source_rules.h"  // SourceRule
+#include "relay/config/dkim_section.h"       // DkimConfig
+#include "relay/config/reporting_section.h"  // ReportingConfig
+#include "relay/config/source_rules.h"       // SourceRule
 
 namespace tlsrelay {
 
@@ -58,6 +59,8 @@ struct InboundConfig {
   // [delivery] address_literals, copied at load: RCPT TO:<user@[192.0.2.1]> is
   // accepted (and delivered to that address) only when true.
   bool accept_address_literals = true;
+  // [reporting] ingest_address, copied at load when reporting is enabled.
+  std::string local_report_address;
 };
 
 // [dns]
@@ -103,16 +106,6 @@ struct DeliveryConfig {
   bool address_literals = true;  // deliver to user@[ip] (RFC 5321 §4.1.3); false = refuse at RCPT
   RetryConfig retry;
   BackoffConfig backoff;
-};
-
-// [reporting]: RFC 8460 TLS reporting. Counting every outbound TLS session
-// into the store is on by default (a row per distinct outcome per day, never
-// per message); sending the daily reports comes with the report sender.
-struct ReportingConfig {
-  bool enabled = true;
-  std::string store;  // SQLite file; empty = <spool>/tls-reports.sqlite
-
-  bool operator==(const ReportingConfig&) const = default;
 };
 
 struct RelayConfig {

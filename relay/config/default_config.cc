@@ -111,6 +111,13 @@ delay_notice = "4h"
 # policy domain, MX and outcome (successes and failures alike).
 enabled = true
 # store = "/var/spool/tlsrelay/tls-reports.sqlite"   # default: <spool>/tls-reports.sqlite
+# store = "postgresql://tlsrelay@db.example.net/tlsrpt"  # one store for a fleet
+# Sending the daily reports to the domains that ask for them (_smtp._tls):
+# send = true
+# submitter = "example.net"                  # default: the host name
+# from = "tlsrpt-noreply@example.net"        # sign it: a [[dkim.sign]] for its domain
+# Reports others mail to us are read, never relayed:
+# ingest_address = "tlsrpt@example.net"
 
 [accounting]
 directory = "./accounting"

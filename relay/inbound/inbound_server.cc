@@ -61,6 +61,7 @@ class InboundSession : public Connection::Handler {
     sc.session_id = session_id_;
     sc.accept_address_literals = cfg.accept_address_literals;
     sc.max_received_headers = cfg.max_received_headers;
+    sc.local_report_address = cfg.local_report_address;
     session_ = std::make_unique<SmtpServerSession>(std::move(sc), policy, client_ip_);
 
     conn_->startReading();
@@ -194,6 +195,7 @@ class InboundSession : public Connection::Handler {
   }
 
   void storeMessage(ReceivedMessage message) {
+    if (message.local_report) return ingestReport(std::move(message));
     auto envelope = std::make_shared<Envelope>(std::move(message.envelope));
     auto data = std::make_shared<const std::string>(std::move(message.data));
     envelope->size = data->size();
@@ -219,6 +221,28 @@ class InboundSession : public Connection::Handler {
       session_->messageStored(status.ok(), status.ok() ? envelope->queue_id : status.error().message);
       process();
     });
+  }
+
+  // A TLS report for us: read and kept by the report store, never spooled.
+  void ingestReport(ReceivedMessage message) {
+    const std::string id = message.envelope.queue_id;
+    if (!server_->ingest_report_) {
+      session_->messageStored(false, "TLS reporting is off");
+      process();
+      return;
+    }
+    ++pending_;
+    waiting_ = true;
+    log::info(
+        "smtpd", "TLS report received",
+        {{"id", id}, {"session", session_id_}, {"client", client_ip_}, {"from", message.envelope.mail_from}});
+    server_->ingest_report_(std::make_shared<const std::string>(std::move(message.data)),
+                            [this](bool ok, std::string detail) {
+                              waiting_ = false;
+                              if (finishPending()) return;
+                              session_->messageStored(ok, detail);
+                              process();
+                            });
   }
 
   // Returns true when the connection went away meanwhile and this object is gone.

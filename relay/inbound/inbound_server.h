@@ -34,7 +34,14 @@ class InboundServer {
   // Called on the loop thread once a message is durably spooled (after its 250).
   using Accepted = std::function<void(std::shared_ptr<Envelope>, std::shared_ptr<const std::string>)>;
 
+  // Reads a TLS report mailed to the local report address; `done(ok, detail)`
+  // on the loop thread, ok once it is kept (stored, a duplicate, or malformed
+  // and set aside), so the client may be told 250.
+  using ReportIngest = std::function<void(std::shared_ptr<const std::string> message,
+                                          std::function<void(bool ok, std::string detail)> done)>;
+
   InboundServer(uv_loop_t* loop, SpoolCommitter* committer, Accepted accepted);
+  void setReportIngest(ReportIngest ingest) { ingest_report_ = std::move(ingest); }
   ~InboundServer();
 
   Status listen(std::shared_ptr<const InboundSettings> settings);
@@ -51,6 +58,7 @@ class InboundServer {
   uv_loop_t* loop_;
   SpoolCommitter* committer_;
   Accepted accepted_;
+  ReportIngest ingest_report_;
   std::shared_ptr<const InboundSettings> settings_;
   std::vector<Listener*> listeners_;
   std::vector<std::string> bound_;

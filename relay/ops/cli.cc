@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time_format.h"
+#include "dkim/signing_policy.h"
 #include "dnssec/dnssec_validator.h"
 #include "relay/inbound/users_file.h"
 #include "relay/mta_sts/mta_sts_cli.h"
@@ -68,6 +69,19 @@ int checkConfig(const std::string& path) {
     std::cout << "\n";
     if (std::string problem = keyFilePermissionProblem(rc->relay->dkim.sign[i].key_file); !problem.empty())
       std::cout << "  warning: " << problem << "\n";
+  }
+  const ReportingConfig& reporting = rc->relay->reporting;
+  if (reporting.enabled && reporting.send) {
+    std::vector<dkim::SigningEntry> rules;
+    for (const auto& keyed : rc->dkim_signers) rules.push_back(keyed.entry);
+    // Receivers may drop a report mail without a DKIM signature of its
+    // sender's domain (RFC 8460 §5.3).
+    if (dkim::eligibleEntries(rules, {reporting.from}, {}).empty())
+      std::cout << "  warning: [reporting] from = " << reporting.from
+                << ": no [[dkim.sign]] entry signs it; report mails will go out unsigned\n";
+    if (reporting.claim_timeout.count() < 90)
+      std::cout << "  warning: [reporting] claim_timeout is shorter than one HTTPS send may take (60 s);"
+                   " another node may send the same report again\n";
   }
   return 0;
 }

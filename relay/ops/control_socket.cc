@@ -71,14 +71,16 @@ Status ControlSocket::listen() {
             auto nl = cl->buffer.find('\n');
             if (nl == std::string::npos) return;
             uv_read_stop(s);
-            auto* w = new Write;
-            w->data = cl->owner->execute(cl->buffer.substr(0, nl)) + "\n";
-            w->req.data = cl;
-            uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-            uv_write(&w->req, s, &buf, 1, [](uv_write_t* req, int) {
-              auto* wr = reinterpret_cast<Write*>(req);
-              closeClient(static_cast<Client*>(req->data));
-              delete wr;
+            cl->owner->execute(cl->buffer.substr(0, nl), [s, cl](std::string line) {
+              auto* w = new Write;
+              w->data = std::move(line) + "\n";
+              w->req.data = cl;
+              uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+              uv_write(&w->req, s, &buf, 1, [](uv_write_t* req, int) {
+                auto* wr = reinterpret_cast<Write*>(req);
+                closeClient(static_cast<Client*>(req->data));
+                delete wr;
+              });
             });
           });
     });
@@ -98,10 +100,24 @@ void ControlSocket::close() {
   ::unlink(path_.c_str());
 }
 
-std::string ControlSocket::execute(const std::string& line) {
+void ControlSocket::addCommand(std::string verb, Command command) {
+  commands_[std::move(verb)] = std::move(command);
+}
+
+void ControlSocket::execute(const std::string& line, Reply reply) {
   auto space = line.find(' ');
   std::string verb = line.substr(0, space);
   std::string arg = space == std::string::npos ? "" : line.substr(space + 1);
+  auto added = commands_.find(verb);
+  if (added == commands_.end()) {
+    reply(executeBuiltIn(verb, arg));
+    return;
+  }
+  log::info("control", "operator command", {{"command", verb}, {"id", arg}});
+  added->second(arg, std::move(reply));
+}
+
+std::string ControlSocket::executeBuiltIn(const std::string& verb, const std::string& arg) {
   if (verb == "health") {
     // Read-only and polled by `queue list`: not worth a log line.
     nlohmann::json out = nlohmann::json::array();

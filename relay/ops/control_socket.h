@@ -1,11 +1,14 @@
 // A Unix socket in the spool directory through which `tlsrelay queue
 // flush|delete|bounce` reach the running daemon. One line in, one line out:
 // "flush" / "delete ID" / "bounce ID" → "ok ..." or "error ..."; "health" →
-// "ok [JSON array of destinations and hosts with connection failures]".
+// "ok [JSON array of destinations and hosts with connection failures]"; and
+// the commands other services add (addCommand).
 #pragma once
 
 #include <uv.h>
 
+#include <functional>
+#include <map>
 #include <string>
 
 #include "common/result.h"
@@ -17,6 +20,12 @@ class DeliveryEngine;
 class ControlSocket {
  public:
   ControlSocket(uv_loop_t* loop, std::string path, DeliveryEngine* engine);
+  // A command whose answer comes later (the daemon's other services add
+  // theirs: `report-send`). `reply` is called once, on the loop thread.
+  using Reply = std::function<void(std::string line)>;
+  using Command = std::function<void(const std::string& arg, Reply reply)>;
+  void addCommand(std::string verb, Command command);
+
   Status listen();
   void close();
 
@@ -24,10 +33,12 @@ class ControlSocket {
   static Result<std::string> send(const std::string& path, const std::string& command);
 
  private:
-  std::string execute(const std::string& line);
+  void execute(const std::string& line, Reply reply);
+  std::string executeBuiltIn(const std::string& verb, const std::string& arg);
   uv_loop_t* loop_;
   std::string path_;
   DeliveryEngine* engine_;
+  std::map<std::string, Command> commands_;
   uv_pipe_t pipe_{};
   bool open_ = false;
 };

@@ -20,6 +20,7 @@
 #include "relay/mta_sts/mta_sts_refresher.h"
 #include "relay/ops/control_socket.h"
 #include "relay/ops/dkim_setup.h"
+#include "relay/ops/report_service.h"
 #include "relay/ops/resolver_setup.h"
 #include "relay/ops/runtime_config.h"
 #include "relay/queue/delivery_engine.h"
@@ -28,8 +29,8 @@
 #include "relay/tls/tls_context.h"
 #include "reporting/accounting_log.h"
 #include "reporting/observer_queue.h"
+#include "reporting/open_report_store.h"
 #include "reporting/report_store.h"
-#include "reporting/sqlite_report_store.h"
 #include "reporting/tls_result_log.h"
 #include "reporting/tls_session_counter.h"
 
@@ -56,6 +57,7 @@ struct Daemon {
   std::unique_ptr<DeliveryEngine> engine;
   std::unique_ptr<InboundServer> inbound;
   std::unique_ptr<ControlSocket> control;
+  std::unique_ptr<ReportService> reports;  // null when [reporting] is off
   uv_signal_t sighup{}, sigterm{}, sigint{};
   uv_timer_t drain_timer{};
   bool stopping = false;
@@ -96,6 +98,8 @@ struct Daemon {
     engine->configure(deliveryConfig(), runtime.policies);
     dkim_sign->update(runtime.dkim_signers, signingSourceCheck(runtime.relay));
     dkim_verify->update(verificationSettings());
+    if (reports)
+      reports->configure(reportServiceSettings(runtime.relay->reporting, runtime.relay->spool_directory));
     log::info("config", "configuration reloaded", {{"file", runtime.relay->source_file}});
   }
 
@@ -106,6 +110,8 @@ struct Daemon {
     inbound->stopAccepting();
     control->close();
     if (sts_refresher) sts_refresher->stop();
+    if (reports)
+      reports->stop();  // before the drain: a report mail it still waits for is refused, retried later
     uv_timer_init(loop, &drain_timer);
     drain_timer.data = this;
     engine->drain([this] {
@@ -115,7 +121,9 @@ struct Daemon {
           [](uv_timer_t* t) {
             auto* d = static_cast<Daemon*>(t->data);
             bool refreshing = d->sts_refresher && d->sts_refresher->busy();
-            if ((d->inbound->activeConnections() > 0 || refreshing) && d->drain_ticks++ < 100) return;
+            bool reporting = d->reports && d->reports->busy();
+            if ((d->inbound->activeConnections() > 0 || refreshing || reporting) && d->drain_ticks++ < 100)
+              return;
             uv_timer_stop(t);
             uv_stop(d->loop);
           },
@@ -174,7 +182,7 @@ int runServe(const std::string& config_path) {
   if (cfg.reporting.enabled) {
     // The TLS report store; a relay that cannot keep its counts says so and
     // does not start, rather than sending reports that miss sessions.
-    auto store = openSqliteReportStore(cfg.reporting.store);
+    auto store = openReportStore(cfg.reporting.store);
     if (!store.ok()) {
       log::error("reporting", "cannot open the TLS report store", {{"error", store.error().message}});
       return 2;
@@ -232,6 +240,29 @@ int runServe(const std::string& config_path) {
   if (!control_ok.ok())
     log::warn("control", "control socket unavailable", {{"error", control_ok.error().message}});
 
+  if (d.report_store) {
+    d.reports = std::make_unique<ReportService>(
+        d.loop, d.report_store.get(), d.resolver.get(),
+        [&d](LocalMessage m, LocalSubmission::Done done) {
+          d.engine->localSubmission().submit(std::move(m), std::move(done));
+        },
+        unix_now);
+    d.reports->configure(reportServiceSettings(cfg.reporting, cfg.spool_directory));
+    d.reports->start();
+    d.inbound->setReportIngest([&d](std::shared_ptr<const std::string> message, auto done) {
+      d.reports->ingest(std::move(message), [done = std::move(done)](IngestOutcome o) {
+        // Kept either way, so the reporter hears 250; only a store that
+        // refused it asks for a retry.
+        bool kept = o.kind != IngestOutcome::Kind::StoreError &&
+                    (o.kind != IngestOutcome::Kind::Malformed || !o.kept_as.empty());
+        done(kept, o.error);
+      });
+    });
+    d.control->addCommand("report-send", [&d](const std::string& arg, ControlSocket::Reply reply) {
+      sendReportsNow(*d.reports, arg, std::move(reply));
+    });
+  }
+
   for (auto& env : recovery.messages) d.engine->enqueue(std::make_shared<Envelope>(std::move(env)), nullptr);
 
   uv_signal_init(d.loop, &d.sighup);
@@ -248,6 +279,14 @@ int runServe(const std::string& config_path) {
 
   log::info("daemon", "tlsrelay started", {{"config", cfg.source_file}, {"hostname", cfg.hostname}});
   uv_run(d.loop, UV_RUN_DEFAULT);
+  if (d.reports && d.reports->busy()) {
+    // A report pass outlived the drain (a slow HTTPS rua): its thread still
+    // uses the store and the resolver. Its report stays claimed until the
+    // lease ends, then the next start sends it.
+    (void)d.reports.release();
+    (void)d.report_store.release();
+    (void)d.resolver.release();
+  }
   if (d.sts_refresher && d.sts_refresher->busy()) {
     // A refresh pass outlived the drain: its thread still uses these objects,
     // and the process is about to exit anyway.

@@ -11,11 +11,13 @@
 #include "common/durable_file.h"
 #include "common/file_read.h"
 #include "common/time_format.h"
+#include "relay/ops/control_socket.h"
 #include "relay/ops/runtime_config.h"
+#include "reporting/open_report_store.h"
 #include "reporting/report_builder.h"
 #include "reporting/report_dispatch.h"
+#include "reporting/report_ingest.h"
 #include "reporting/report_reader.h"
-#include "reporting/sqlite_report_store.h"
 
 namespace tlsrelay {
 namespace {
@@ -28,10 +30,12 @@ struct Opened {
 Result<Opened> openStore(const std::string& config_path) {
   auto cfg = loadRelayConfig(config_path);
   if (!cfg.ok()) return cfg.error();
-  // A relay that never ran has no spool yet; an empty store answers for it.
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(cfg->reporting.store).parent_path(), ec);
-  auto store = openSqliteReportStore(cfg->reporting.store);
+  if (!isPostgresReportStore(cfg->reporting.store)) {
+    // A relay that never ran has no spool yet; an empty store answers for it.
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(cfg->reporting.store).parent_path(), ec);
+  }
+  auto store = openReportStore(cfg->reporting.store);
   if (!store.ok()) return store.error();
   return Opened{std::move(*cfg), std::move(*store)};
 }
@@ -51,6 +55,7 @@ int runList(const Opened& o, const ReportCommandArgs& a) {
                           {"successful-sessions", s.successful},
                           {"failed-sessions", s.failed},
                           {"report", s.report ? toString(s.report->state) : "pending"}};
+      if (s.report && !s.report->node.empty()) j["node"] = s.report->node;
       if (s.report && !s.report->report_id.empty()) j["report-id"] = s.report->report_id;
       if (s.report && !s.report->last_error.empty()) j["last-error"] = s.report->last_error;
       out.push_back(std::move(j));
@@ -79,9 +84,10 @@ int runShow(const Opened& o, const ReportCommandArgs& a) {
     std::cerr << "no TLS sessions counted for " << a.domain << " on " << a.day << "\n";
     return 1;
   }
-  // The report the relay would send, under its host name.
-  const std::string& host = o.config.hostname;
-  TlsReportDocument doc = dailyReport({host, host, "", "", ""}, a.day, a.domain, *counts);
+  // The report the relay would send.
+  const ReportingConfig& r = o.config.reporting;
+  TlsReportDocument doc = dailyReport({r.organization_name, r.submitter, r.contact_info, r.from, r.node},
+                                      a.day, a.domain, *counts);
   if (a.json) {
     std::cout << reportJson(doc) << "\n";
     return 0;
@@ -100,56 +106,69 @@ int runShow(const Opened& o, const ReportCommandArgs& a) {
   return 0;
 }
 
-// Malformed input is kept for inspection beside the store.
-std::string keepMalformed(const Opened& o, const std::string& bytes) {
-  auto dir = std::filesystem::path(o.config.reporting.store).parent_path() / "tls-reports-malformed";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  auto path = dir / (std::to_string(::time(nullptr)) + "-" + std::to_string(::getpid()) + ".report");
-  if (!replaceFileDurably(path.string(), bytes, 0640).ok()) return "";
-  return path.string();
-}
-
 int runIngest(const Opened& o, const ReportCommandArgs& a) {
   auto bytes = readWholeFile(a.file, kReportMaxBytes);
   if (!bytes.ok()) {
     std::cerr << bytes.error().message << "\n";
     return 1;
   }
-  auto report = readTlsReport(*bytes);
-  if (!report.ok()) {
-    std::string kept = keepMalformed(o, *bytes);
-    std::cerr << a.file << ": not a TLS report we can read: " << report.error().message;
-    if (!kept.empty()) std::cerr << " (kept as " << kept << ")";
+  IngestOutcome in = ingestReport(*o.store, std::move(*bytes),
+                                  malformedReportDirectory(o.config.spool_directory), ::time(nullptr));
+  if (in.kind == IngestOutcome::Kind::Malformed) {
+    std::cerr << a.file << ": not a TLS report we can read: " << in.error;
+    if (!in.kept_as.empty()) std::cerr << " (kept as " << in.kept_as << ")";
     std::cerr << "\n";
     return 1;
   }
-  StoredReceivedReport stored;
-  stored.received_at = ::time(nullptr);
-  // Filed under the UTC day the report starts on, whatever offset its
-  // sender wrote; one without a readable start under the day it came.
-  stored.day = utcDay(parseRfc3339(report->document.start_datetime).value_or(stored.received_at));
-  stored.document = report->document;
-  stored.deviations = report->deviations;
-  stored.raw = std::move(*bytes);
-  auto added = o.store->addReceivedReport(stored);
-  if (!added.ok()) {
-    std::cerr << added.error().message << "\n";
+  if (in.kind == IngestOutcome::Kind::StoreError) {
+    std::cerr << in.error << "\n";
     return 1;
   }
-  const char* what = *added == ReceivedAdd::Stored ? "stored" : "duplicate";
   if (a.json) {
-    nlohmann::json j = {{"result", what},
-                        {"organization-name", stored.document.organization_name},
-                        {"report-id", stored.document.report_id},
-                        {"policies", stored.document.policies.size()},
-                        {"deviations", stored.deviations}};
+    nlohmann::json j = {{"result", toString(in.kind)},
+                        {"organization-name", in.organization_name},
+                        {"report-id", in.report_id},
+                        {"policies", in.policies},
+                        {"deviations", in.deviations}};
     std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
-  std::cout << what << ": " << stored.document.organization_name << " report " << stored.document.report_id
-            << " (" << stored.document.policies.size() << " policies)\n";
-  for (const std::string& d : stored.deviations) std::cout << "  deviation: " << d << "\n";
+  std::cout << toString(in.kind) << ": " << in.organization_name << " report " << in.report_id << " ("
+            << in.policies << " policies)\n";
+  for (const std::string& d : in.deviations) std::cout << "  deviation: " << d << "\n";
+  return 0;
+}
+
+// The running daemon sends: the report mail goes through its spool.
+int runSend(const Opened& o, const ReportCommandArgs& a) {
+  auto reply = ControlSocket::send(o.config.spool_directory + "/control.sock", "report-send " + a.day);
+  if (!reply.ok()) {
+    std::cerr << reply.error().message << "\n";
+    return 1;
+  }
+  if (reply->rfind("ok ", 0) != 0) {
+    std::cerr << (reply->rfind("error ", 0) == 0 ? reply->substr(6) : *reply) << "\n";
+    return 1;
+  }
+  auto lines = nlohmann::json::parse(reply->substr(3), nullptr, false);
+  if (!lines.is_array()) {
+    std::cerr << "unexpected reply from the daemon: " << *reply << "\n";
+    return 1;
+  }
+  if (a.json) {
+    std::cout << lines.dump(2) << "\n";
+  } else {
+    if (lines.empty()) std::cout << "no reports to send\n";
+    for (const auto& l : lines) {
+      std::cout << l.value("day", "") << "  " << l.value("policy-domain", "") << "  "
+                << l.value("result", "");
+      for (const auto& r : l["reached"]) std::cout << "  " << r.get<std::string>();
+      if (!l.value("detail", "").empty()) std::cout << "  (" << l.value("detail", "") << ")";
+      std::cout << "\n";
+    }
+  }
+  for (const auto& l : lines)
+    if (l.value("result", "") == "failed") return 1;
   return 0;
 }
 
@@ -188,15 +207,18 @@ ReportCommands::ReportCommands(CLI::App& app) {
   show_ = report->add_subcommand("show", "the report one day's counts make for a policy domain");
   show_->add_option("date", args_.day, "UTC day, YYYY-MM-DD")->required();
   show_->add_option("domain", args_.domain, "policy domain")->required();
+  send_ = report->add_subcommand("send", "ask the running relay to send the reports still due now");
+  send_->add_option("--date", args_.day, "only this UTC day, YYYY-MM-DD (it must be over)");
   ingest_ = report->add_subcommand("ingest", "read a report someone sent us (JSON, gzip or a whole mail)");
   ingest_->add_option("file", args_.file)->required();
   received_ =
       report->add_subcommand("received", "reports sent to us, per organisation, policy domain and day");
-  for (CLI::App* c : {list_, show_, ingest_, received_}) c->add_flag("--json", args_.json, "print JSON");
+  for (CLI::App* c : {list_, show_, send_, ingest_, received_})
+    c->add_flag("--json", args_.json, "print JSON");
 }
 
 bool ReportCommands::parsed() const {
-  return list_->parsed() || show_->parsed() || ingest_->parsed() || received_->parsed();
+  return list_->parsed() || show_->parsed() || send_->parsed() || ingest_->parsed() || received_->parsed();
 }
 
 int ReportCommands::run(const std::string& config_path) const {
@@ -207,6 +229,7 @@ int ReportCommands::run(const std::string& config_path) const {
   }
   if (list_->parsed()) return runList(*opened, args_);
   if (show_->parsed()) return runShow(*opened, args_);
+  if (send_->parsed()) return runSend(*opened, args_);
   if (ingest_->parsed()) return runIngest(*opened, args_);
   return runReceived(*opened, args_);
 }

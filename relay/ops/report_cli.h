@@ -1,4 +1,4 @@
-// `tlsrelay report list | show | ingest | received`: what the TLS report
+// `tlsrelay report list | show | send | ingest | received`: what the TLS report
 // store holds — our daily session counts and the report each would make, and
 // the reports other organisations sent us. Every command takes --json.
 #pragma once
@@ -27,6 +27,7 @@ class ReportCommands {
   ReportCommandArgs args_;
   CLI::App* list_ = nullptr;
   CLI::App* show_ = nullptr;
+  CLI::App* send_ = nullptr;
   CLI::App* ingest_ = nullptr;
   CLI::App* received_ = nullptr;
 };

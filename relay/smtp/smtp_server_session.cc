@@ -8,6 +8,7 @@
 #include <iterator>
 #include <set>
 
+#include "common/ascii.h"
 #include "common/cidr.h"
 #include "common/log.h"
 #include "common/time_format.h"
@@ -409,8 +410,18 @@ void SmtpServerSession::onRcpt(const std::string& argument) {
   }
   if (path->non_ascii && !envelope_.flags.smtputf8)
     return reply("553 5.6.7 Non-ASCII address needs SMTPUTF8");
+  // Reports for us are read here, from anyone; they are alone in their
+  // transaction so a message is either read or relayed, never both.
+  // RFC 5321 §4.5.3.1.10: 452 makes the client send the rest separately.
+  const bool for_reports =
+      !config_.local_report_address.empty() && equalsIgnoreCase(path->address, config_.local_report_address);
+  if (for_reports != local_report_ && !envelope_.recipients.empty())
+    return reply(
+        "452 4.5.3 <" + config_.local_report_address +
+        "> takes TLS reports only in a transaction of its own; send the other recipients separately");
   // Never an open relay: only trusted sources or authenticated users may relay.
-  if (!source_.relay && !authenticated_) return replyError("554 5.7.1 Relay access denied");
+  if (!for_reports && !source_.relay && !authenticated_) return replyError("554 5.7.1 Relay access denied");
+  local_report_ = for_reports;
   if (!config_.accept_address_literals && isAddressLiteral(path->address)) {
     return reply("550 5.1.2 <" + sanitize(path->address, 100) +
                  ">: this relay does not deliver to address literals");
@@ -483,6 +494,7 @@ void SmtpServerSession::finishData() {
   message.data = receivedHeader() + data_reader_.takeData();
   message.envelope = std::move(envelope_);
   message.envelope.size = message.data.size();
+  message.local_report = local_report_;
   pending_queue_id_ = message.envelope.queue_id;
   resetTransaction();
   enterState(State::WaitStore);
@@ -575,6 +587,7 @@ void SmtpServerSession::emit(Event event) {
 
 void SmtpServerSession::resetTransaction() {
   envelope_ = Envelope{};
+  local_report_ = false;
   if (state_ == State::InMail || state_ == State::InRcpt) enterState(State::Ready);
 }
 

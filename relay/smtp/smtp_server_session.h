@@ -43,6 +43,9 @@ struct ServerSessionConfig {
   bool accept_address_literals = true;
   // RFC 5321 §6.3: a message with this many Received fields is looping (554 5.4.6).
   int max_received_headers = 100;
+  // Where others mail TLS reports to us (lower case; "" = nowhere): taken
+  // from any client, alone in its transaction, and read, never relayed.
+  std::string local_report_address;
 };
 
 struct TlsInfo {
@@ -54,6 +57,9 @@ struct ReceivedMessage {
   // Dot-unstuffed message with CRLF line ends, our Received: header field
   // prepended, without the final ".\r\n".
   std::string data;
+  // Addressed to local_report_address (its only recipient): for the report
+  // reader, never for the spool.
+  bool local_report = false;
 };
 
 class SmtpServerSession {
@@ -154,7 +160,8 @@ class SmtpServerSession {
   std::string pending_auth_user_;  // while WaitAuth
   std::string pending_queue_id_;   // while WaitStore
 
-  Envelope envelope_;  // the transaction being built
+  Envelope envelope_;          // the transaction being built
+  bool local_report_ = false;  // its recipient is local_report_address
   smtp::DataReader data_reader_;
 };
 

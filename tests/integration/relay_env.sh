@@ -68,10 +68,12 @@ start_postfix() {  # start_postfix NAME IP PORT yes|no [CERT KEY]
 postfix_count() { count_maildir "$WORK/$1/mail"; }
 
 # start_relay NAME CONFIG_FILE: runs `tlsrelay serve` in the background, waits
-# for its first listener. Sets RELAY_PID.
+# for its first listener. Sets RELAY_PID. RELAY_WRAPPER (words) runs before the
+# binary, e.g. "faketime -f +1d" for a relay living on the next day.
 start_relay() {
   local name=$1 config=$2 addr port
-  "$TLSRELAY_BIN" --config "$config" serve >>"$WORK/$name.log" 2>&1 &
+  # shellcheck disable=SC2086
+  ${RELAY_WRAPPER:-} "$TLSRELAY_BIN" --config "$config" serve >>"$WORK/$name.log" 2>&1 &
   RELAY_PID=$!
   RELAY_PIDS+=("$RELAY_PID")
   addr=$(sed -n 's/^address = "\(.*\):\([0-9]*\)"/\1/p' "$config" | head -n1)

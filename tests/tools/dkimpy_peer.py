@@ -5,6 +5,9 @@
                                             exit 0 when every signature (or the
                                             INDEX-th, from the top) verifies, the
                                             key record answering every lookup
+  dkimpy_peer.py verify-tlsrpt MESSAGE RECORD [INDEX]
+                                            the same for an RFC 8460 report mail,
+                                            whose key must carry s=tlsrpt (strict)
   dkimpy_peer.py sign-rsa MESSAGE KEY.pem SELECTOR DOMAIN CANON OUT
   dkimpy_peer.py sign-ed25519 MESSAGE SELECTOR DOMAIN OUT
                                             signs with a fresh key; prints the key record
@@ -20,9 +23,9 @@ import dkim
 def main():
     cmd = sys.argv[1]
     message = open(sys.argv[2], "rb").read()
-    if cmd == "verify":
+    if cmd in ("verify", "verify-tlsrpt"):
         record = open(sys.argv[3], "rb").read().strip()
-        d = dkim.DKIM(message, minkey=1024)
+        d = dkim.DKIM(message, minkey=1024, tlsrpt="strict" if cmd == "verify-tlsrpt" else False)
         count = len([h for h in d.headers if h[0].lower() == b"dkim-signature"])
         if count == 0:
             print("no signature")

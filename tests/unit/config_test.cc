@@ -15,6 +15,7 @@ namespace tlsrelay {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 RelayConfig mustLoad(std::string_view text) {
   auto cfg = loadConfigString(text, "relay.toml");
@@ -286,6 +287,42 @@ TEST(ConfigTest, PasswordNeverAppearsInErrors) {
   std::string err =
       mustFail("[tls]\nkey_password = \"hunter2-secret\"\nkey_password_file = \"/p\"\ncertificate = 5\n");
   EXPECT_THAT(err, ::testing::Not(HasSubstr("hunter2-secret")));
+}
+
+// [reporting] store: a SQLite path (relative to the file's folder) or the
+// PostgreSQL URI a fleet shares, taken as written; a URI that libpq would not
+// read as one is refused without echoing it (it may hold the password).
+TEST(ConfigTest, ReportingStoreIsASqlitePathOrAPostgresqlUri) {
+  EXPECT_EQ(mustLoad("[reporting]\nstore = \"/var/lib/tlsrelay/reports.sqlite\"\n").reporting.store,
+            "/var/lib/tlsrelay/reports.sqlite");
+  EXPECT_EQ(mustLoad("[spool]\ndirectory = \"/srv/spool\"\n").reporting.store,
+            "/srv/spool/tls-reports.sqlite");
+  for (const char* uri :
+       {"postgresql://tlsrelay@db.example:5432/tlsrelay?sslmode=verify-full",
+        "postgres://db1.example,db2.example:6432/reports", "postgresql:///tlsrelay",
+        "postgresql://[2001:db8::5]:5432/tlsrelay", "postgresql://%2Frun%2Fpostgresql/tlsrelay"})
+    EXPECT_EQ(mustLoad(std::string("[reporting]\nstore = \"") + uri + "\"\n").reporting.store, uri);
+  std::vector<ConfigError> errors;  // with a base folder, a path would be resolved against it
+  auto relative = loadConfigString("[reporting]\nstore = \"postgresql://db.example/x\"\n", "relay.toml",
+                                   "/etc/tlsrelay", errors);
+  ASSERT_TRUE(relative.ok()) << relative.error().message;
+  EXPECT_EQ(relative->reporting.store, "postgresql://db.example/x");
+
+  const std::string secret = "Hunter2-pg-secret";
+  for (std::string bad : {"postgresql:db.example/x", "postgres:/db.example/x", "PostgreSQL://db.example/x"})
+    EXPECT_THAT(mustFail("[reporting]\nstore = \"" + bad + "\"\n"),
+                HasSubstr("relay.toml:2: reporting.store: a PostgreSQL store is a URI that starts with "
+                          "postgresql:// or postgres://"))
+        << bad;
+  std::string spaced = mustFail("[reporting]\nstore = \"postgresql://u:" + secret + "@db.example /x\"\n");
+  EXPECT_THAT(spaced, HasSubstr("reporting.store: spaces or control characters in the PostgreSQL URI"));
+  EXPECT_THAT(spaced, Not(HasSubstr(secret)));
+  for (const char* port : {"0", "65536", "54x", ""}) {
+    std::string err =
+        mustFail("[reporting]\nstore = \"postgresql://u:" + secret + "@db.example:" + port + "/x\"\n");
+    EXPECT_THAT(err, HasSubstr("reporting.store: bad port in the PostgreSQL URI")) << port;
+    EXPECT_THAT(err, Not(HasSubstr(secret)));
+  }
 }
 
 TEST(ConfigTest, BadSourceRules) {

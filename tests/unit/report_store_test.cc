@@ -1,16 +1,19 @@
-// The SQLite report store: counts add up whoever writes them, list keys never
+// The ReportStore contract, run against both stores (SQLite and a real
+// PostgreSQL server): counts add up whoever writes them, list keys never
 // collide, exactly one node sends each report, received reports are kept
-// once, and the file survives a reopen and refuses what it cannot read.
+// once, and everything survives a reopen. What only one store has is in
+// sqlite_report_store_test.cc and postgres_report_store_test.cc.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
-#include "reporting/sqlite_report_store.h"
+#include "reporting/open_report_store.h"
+#include "tests/unit/postgres_fixture.h"
 
 namespace tlsrelay {
 namespace {
@@ -37,27 +40,53 @@ SessionCountKey key(const std::string& domain, TlsResultType result = TlsResultT
   return k;
 }
 
-class ReportStoreTest : public ::testing::Test {
+enum class StoreKind { Sqlite, Postgres };
+
+const char* storeName(StoreKind kind) {
+  return kind == StoreKind::Sqlite ? "sqlite" : "postgres";
+}
+void PrintTo(StoreKind kind, std::ostream* out) {
+  *out << storeName(kind);
+}
+
+// Each test gets an empty store: a new SQLite file, or a new database on this
+// process's PostgreSQL server. open() goes through openReportStore, as the
+// relay does, so the spec decides the store.
+class ReportStoreTest : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
+    if (GetParam() == StoreKind::Postgres) {
+      auto server = test::sharedPostgresServer();
+      ASSERT_TRUE(server) << server.error().message;
+      auto database = (*server)->createDatabase();
+      ASSERT_TRUE(database) << database.error().message;
+      spec_ = (*server)->uri(*database);
+      return;
+    }
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');  // "Test/sqlite"
     dir_ = std::filesystem::temp_directory_path() /
-           ("tlsrelay_report_store_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("tlsrelay_report_store_" + std::to_string(::getpid()) + "_" + name);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "tls-reports.sqlite").string();
+    spec_ = (dir_ / "tls-reports.sqlite").string();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
 
   std::unique_ptr<ReportStore> open() {
-    auto store = openSqliteReportStore(path_);
+    auto store = openReportStore(spec_);
     EXPECT_TRUE(store) << store.error().message;
     return store ? std::move(store).value() : nullptr;
   }
 
   std::filesystem::path dir_;
-  std::string path_;
+  std::string spec_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Stores, ReportStoreTest, ::testing::Values(StoreKind::Sqlite, StoreKind::Postgres),
+                         [](const auto& info) { return std::string(storeName(info.param)); });
 
 uint64_t countFor(ReportStore& store, const SessionCountKey& k) {
   auto counts = store.sessionCounts(k.day, k.policy_domain);
@@ -67,7 +96,7 @@ uint64_t countFor(ReportStore& store, const SessionCountKey& k) {
   return 0;
 }
 
-TEST_F(ReportStoreTest, CountsAddUpAcrossBatches) {
+TEST_P(ReportStoreTest, CountsAddUpAcrossBatches) {
   auto store = open();
   SessionCountKey ok = key("a.example"), bad = key("a.example", TlsResultType::CertificateExpired);
   ASSERT_TRUE(store->addSessionCounts({{ok, 3}, {bad, 1}, {ok, 2}}));
@@ -77,7 +106,7 @@ TEST_F(ReportStoreTest, CountsAddUpAcrossBatches) {
   EXPECT_EQ(store->sessionCounts(kDay, "a.example")->size(), 2u);
 }
 
-TEST_F(ReportStoreTest, ABatchWithABadRowStoresNothing) {
+TEST_P(ReportStoreTest, ABatchWithABadRowStoresNothing) {
   auto store = open();
   Status s = store->addSessionCounts(
       {{key("a.example"), 1}, {key("b.example", TlsResultType::Success, "12/06"), 1}});
@@ -86,7 +115,7 @@ TEST_F(ReportStoreTest, ABatchWithABadRowStoresNothing) {
   EXPECT_TRUE(store->policyDomains(kDay)->empty());
 }
 
-TEST_F(ReportStoreTest, ACountTooLargeToStoreIsRefused) {
+TEST_P(ReportStoreTest, ACountTooLargeToStoreIsRefused) {
   auto store = open();
   const uint64_t half = uint64_t{1} << 62;
   EXPECT_FALSE(store->addSessionCounts({{key("a.example"), half}, {key("a.example"), half}}));
@@ -94,9 +123,9 @@ TEST_F(ReportStoreTest, ACountTooLargeToStoreIsRefused) {
   EXPECT_TRUE(store->policyDomains(kDay)->empty());
 }
 
-// Two connections (as the daemon's worker and a CLI would have), two threads
-// on each: every increment lands exactly once despite lock contention.
-TEST_F(ReportStoreTest, ConcurrentWritersOnTwoConnectionsLoseNoIncrement) {
+// Two connections (as the daemon's worker and a CLI would have, or two nodes),
+// two threads on each: every increment lands exactly once despite contention.
+TEST_P(ReportStoreTest, ConcurrentWritersOnTwoConnectionsLoseNoIncrement) {
   auto first = open(), second = open();
   ASSERT_TRUE(first && second);
   SessionCountKey a = key("a.example"), b = key("a.example", TlsResultType::StartTlsNotSupported);
@@ -118,7 +147,7 @@ TEST_F(ReportStoreTest, ConcurrentWritersOnTwoConnectionsLoseNoIncrement) {
   EXPECT_EQ(countFor(*second, b), 5000u);
 }
 
-TEST_F(ReportStoreTest, DistinctListKeysNeverCollide) {
+TEST_P(ReportStoreTest, DistinctListKeysNeverCollide) {
   auto store = open();
   using Lists = std::pair<std::vector<std::string>, std::vector<std::string>>;  // policy_strings, mx_host
   const std::vector<Lists> lists = {
@@ -143,7 +172,7 @@ TEST_F(ReportStoreTest, DistinctListKeysNeverCollide) {
   EXPECT_THAT(got, UnorderedElementsAreArray(want));
 }
 
-TEST_F(ReportStoreTest, DomainsAndCountsArePerDay) {
+TEST_P(ReportStoreTest, DomainsAndCountsArePerDay) {
   auto store = open();
   ASSERT_TRUE(store->addSessionCounts({{key("b.example"), 1},
                                        {key("a.example"), 2},
@@ -156,7 +185,7 @@ TEST_F(ReportStoreTest, DomainsAndCountsArePerDay) {
   EXPECT_TRUE(store->sessionCounts("2026-12-07", "a.example")->empty());
 }
 
-TEST_F(ReportStoreTest, FirstClaimWinsAndAnotherNodeTakesOverOnlyAfterTheLease) {
+TEST_P(ReportStoreTest, FirstClaimWinsAndAnotherNodeTakesOverOnlyAfterTheLease) {
   auto store = open();
   EXPECT_TRUE(*store->claimReport(kDay, "a.example", "node-a", 1000, 600));
   EXPECT_FALSE(*store->claimReport(kDay, "a.example", "node-b", 1000, 600));
@@ -174,7 +203,7 @@ TEST_F(ReportStoreTest, FirstClaimWinsAndAnotherNodeTakesOverOnlyAfterTheLease) 
   EXPECT_THAT(late.error().message, HasSubstr("node-b"));
 }
 
-TEST_F(ReportStoreTest, TheHolderRenewsItsOwnClaim) {
+TEST_P(ReportStoreTest, TheHolderRenewsItsOwnClaim) {
   auto store = open();
   EXPECT_TRUE(*store->claimReport(kDay, "a.example", "node-a", 1000, 600));
   EXPECT_TRUE(*store->claimReport(kDay, "a.example", "node-a", 1300, 600));
@@ -182,7 +211,7 @@ TEST_F(ReportStoreTest, TheHolderRenewsItsOwnClaim) {
   EXPECT_EQ((*store->reportState(kDay, "a.example"))->claimed_until, 1900);
 }
 
-TEST_F(ReportStoreTest, ClaimsAreAtomicAcrossConnections) {
+TEST_P(ReportStoreTest, ClaimsAreAtomicAcrossConnections) {
   auto first = open(), second = open();
   ASSERT_TRUE(first && second);
   constexpr int kThreads = 6, kReports = 40;
@@ -204,7 +233,7 @@ TEST_F(ReportStoreTest, ClaimsAreAtomicAcrossConnections) {
   for (int r = 0; r < kReports; ++r) EXPECT_EQ(winners[r].load(), 1) << "report " << r;
 }
 
-TEST_F(ReportStoreTest, ASentReportIsNeverClaimedAgain) {
+TEST_P(ReportStoreTest, ASentReportIsNeverClaimedAgain) {
   auto store = open();
   ASSERT_TRUE(*store->claimReport(kDay, "a.example", "node-a", 1000, 600));
   ASSERT_TRUE(store->finishReport(kDay, "a.example", "node-a",
@@ -222,7 +251,7 @@ TEST_F(ReportStoreTest, ASentReportIsNeverClaimedAgain) {
   EXPECT_FALSE(store->finishReport(kDay, "a.example", "node-a", ReportOutcome::failed("late", 2000)));
 }
 
-TEST_F(ReportStoreTest, NoRuaIsFinal) {
+TEST_P(ReportStoreTest, NoRuaIsFinal) {
   auto store = open();
   ASSERT_TRUE(*store->claimReport(kDay, "a.example", "node-a", 1000, 600));
   ASSERT_TRUE(store->finishReport(kDay, "a.example", "node-a", ReportOutcome::noRua()));
@@ -230,7 +259,7 @@ TEST_F(ReportStoreTest, NoRuaIsFinal) {
   EXPECT_EQ((*store->reportState(kDay, "a.example"))->state, ReportSendState::NoRua);
 }
 
-TEST_F(ReportStoreTest, AFailedReportIsClaimableFromItsNextAttemptOn) {
+TEST_P(ReportStoreTest, AFailedReportIsClaimableFromItsNextAttemptOn) {
   auto store = open();
   ASSERT_TRUE(*store->claimReport(kDay, "a.example", "node-a", 1000, 600));
   ASSERT_TRUE(store->finishReport(kDay, "a.example", "node-a", ReportOutcome::failed("451 try later", 2000)));
@@ -245,7 +274,7 @@ TEST_F(ReportStoreTest, AFailedReportIsClaimableFromItsNextAttemptOn) {
   EXPECT_EQ((*state)->last_error, "timeout");
 }
 
-TEST_F(ReportStoreTest, OnlyTheClaimingNodeMayFinish) {
+TEST_P(ReportStoreTest, OnlyTheClaimingNodeMayFinish) {
   auto store = open();
   Status unclaimed = store->finishReport(kDay, "a.example", "node-a", ReportOutcome::noRua());
   ASSERT_FALSE(unclaimed);
@@ -263,7 +292,7 @@ TEST_F(ReportStoreTest, OnlyTheClaimingNodeMayFinish) {
   EXPECT_TRUE(store->finishReport(kDay, "a.example", "node-a", ReportOutcome::sent("r", {"mailto:x"}, 9000)));
 }
 
-TEST_F(ReportStoreTest, SummariesTotalEachDayAndDomainWithItsReportState) {
+TEST_P(ReportStoreTest, SummariesTotalEachDayAndDomainWithItsReportState) {
   auto store = open();
   ASSERT_TRUE(store->addSessionCounts({{key("a.example", TlsResultType::Success, "2026-12-05"), 100},
                                        {key("a.example"), 7},
@@ -312,7 +341,7 @@ StoredReceivedReport received(const std::string& org, const std::string& id,
   return r;
 }
 
-TEST_F(ReportStoreTest, ReceivedReportsAreStoredOnceAndSummarized) {
+TEST_P(ReportStoreTest, ReceivedReportsAreStoredOnceAndSummarized) {
   auto store = open();
   EXPECT_EQ(
       *store->addReceivedReport(received("Org X", "1", {{"our.example", 10, 2}, {"other.example", 5, 0}})),
@@ -333,7 +362,7 @@ TEST_F(ReportStoreTest, ReceivedReportsAreStoredOnceAndSummarized) {
   EXPECT_FALSE(store->addReceivedReport(received("Org X", "", {})));
 }
 
-TEST_F(ReportStoreTest, EverythingSurvivesAReopen) {
+TEST_P(ReportStoreTest, EverythingSurvivesAReopen) {
   SessionCountKey k = key("a.example");
   {
     auto store = open();
@@ -351,42 +380,58 @@ TEST_F(ReportStoreTest, EverythingSurvivesAReopen) {
   EXPECT_EQ(store->receivedSummaries()->size(), 1u);
 }
 
-// A short file too: SQLite alone would take it for an empty database and
-// overwrite it, whatever file a wrong path named.
-TEST_F(ReportStoreTest, AFileThatIsNotADatabaseIsAnErrorNamingThePathAndIsLeftAlone) {
-  for (const std::string& content : {std::string(8192, 'x'), std::string("x")}) {
-    { std::ofstream(path_) << content; }
-    auto store = openSqliteReportStore(path_);
-    ASSERT_FALSE(store);
-    EXPECT_THAT(store.error().message, HasSubstr(path_));
-    EXPECT_THAT(store.error().message, HasSubstr("not a database"));
-    std::ifstream in(path_);
-    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), content);
-  }
+// A remote MTA-STS policy may be 64 KB, far beyond what one PostgreSQL index
+// entry holds; keys that differ only in their last byte are still two keys.
+TEST_P(ReportStoreTest, LongKeysAreCountedLikeShortOnes) {
+  auto store = open();
+  SessionCountKey a = key("a.example"), b = key("a.example");
+  a.policy_strings = {std::string(70000, 'x') + "a"};
+  b.policy_strings = {std::string(70000, 'x') + "b"};
+  ASSERT_TRUE(store->addSessionCounts({{a, 1}, {b, 2}}));
+  ASSERT_TRUE(store->addSessionCounts({{a, 3}}));
+  EXPECT_EQ(countFor(*store, a), 4u);
+  EXPECT_EQ(countFor(*store, b), 2u);
 }
 
-TEST_F(ReportStoreTest, AMissingDirectoryIsAnErrorNamingThePath) {
-  std::string path = (dir_ / "missing" / "tls-reports.sqlite").string();
-  auto store = openSqliteReportStore(path);
-  ASSERT_FALSE(store);
-  EXPECT_THAT(store.error().message, HasSubstr(path));
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "missing"));
+// Policy domains come back in byte order, whatever collation a database has.
+TEST_P(ReportStoreTest, DomainsSortByBytes) {
+  auto store = open();
+  std::vector<std::string> domains = {"b.example",        "B.example",   "_x.example",
+                                      "\xc3\xa9.example", "a-b.example", "ab.example"};
+  std::vector<SessionCount> batch;
+  for (const auto& d : domains) batch.push_back({key(d), 1});
+  ASSERT_TRUE(store->addSessionCounts(batch));
+  std::sort(domains.begin(), domains.end());
+  EXPECT_EQ(*store->policyDomains(kDay), domains);
 }
 
-// A file from a newer build is refused, not misread: the schema version is the
-// 4-byte big-endian user_version at offset 60 of the database header.
-TEST_F(ReportStoreTest, ANewerSchemaVersionIsRefused) {
-  { ASSERT_TRUE(open()); }
-  {
-    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(60);
-    const char version[4] = {0, 0, 0, 99};
-    f.write(version, 4);
-  }
-  auto store = openSqliteReportStore(path_);
-  ASSERT_FALSE(store);
-  EXPECT_THAT(store.error().message, HasSubstr("schema version 99"));
-  EXPECT_THAT(store.error().message, HasSubstr(path_));
+// Report states and received reports carry bytes from strangers (reply texts,
+// rua URIs, whole reports): NUL bytes and invalid UTF-8 come back unchanged.
+TEST_P(ReportStoreTest, BytesFromStrangersAreKeptExactly) {
+  auto store = open();
+  const std::string odd = std::string("a\0b\xff\xfe\x80", 6) + std::string(5000, 'z');
+  ASSERT_TRUE(*store->claimReport(kDay, "a.example", "node-a", 1000, 600));
+  ASSERT_TRUE(store->finishReport(kDay, "a.example", "node-a", ReportOutcome::failed(odd, 2000)));
+  ASSERT_TRUE(*store->claimReport(kDay, "a.example", "node-a", 2000, 600));
+  ASSERT_TRUE(store->finishReport(kDay, "a.example", "node-a",
+                                  ReportOutcome::sent("r1", {"mailto:" + odd, ""}, 2100)));
+  auto state = store->reportState(kDay, "a.example");
+  ASSERT_TRUE(state && *state) << (state ? "" : state.error().message);
+  EXPECT_EQ((*state)->last_error, odd);
+  EXPECT_THAT((*state)->destinations, ElementsAre("mailto:" + odd, ""));
+
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c) every_byte += static_cast<char>(c);
+  StoredReceivedReport r = received(odd, odd + "-id", {{"our.example", 1, 0}});
+  r.raw = every_byte;
+  r.document.contact_info = odd;
+  EXPECT_EQ(*store->addReceivedReport(r), ReceivedAdd::Stored);
+  EXPECT_EQ(*store->addReceivedReport(r), ReceivedAdd::Duplicate);
+  auto raw = store->receivedReportRaw(odd, odd + "-id");
+  ASSERT_TRUE(raw && *raw);
+  EXPECT_EQ(**raw, every_byte);
+  EXPECT_FALSE(*store->receivedReportRaw(odd, odd));
+  EXPECT_THAT(*store->receivedSummaries(), ElementsAre(ReceivedSummary{odd, "our.example", kDay, 1, 0, 1}));
 }
 
 }  // namespace

@@ -509,6 +509,44 @@ TEST(SmtpServerSession, RelayRefusedForUntrustedUnauthenticatedSource) {
   EXPECT_TRUE(h.messages.empty());
 }
 
+TEST(SmtpServerSession, TheReportAddressTakesMailFromAnyoneAloneAndNeverForTheSpool) {
+  Harness h;
+  h.source.relay = false;  // an outside reporter, not allowed to relay
+  h.config.local_report_address = "tlsrpt@relay.test";
+  h.start();
+  h.session->takeOutput();
+  h.send("EHLO reporter.example\r\n");
+  EXPECT_EQ(h.send("MAIL FROM:<noreply@reporter.example>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<TLSRPT@relay.test>\r\n"), "250 2.1.5 Ok\r\n") << "matched without case";
+  // Anything else in the same transaction: sent separately, so a message is
+  // either read here or relayed, never both (and never relayed for a stranger).
+  EXPECT_EQ(h.send("RCPT TO:<victim@example.org>\r\n").rfind("452 4.5.3 <tlsrpt@relay.test>", 0), 0u);
+  EXPECT_EQ(h.send("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(h.send("Subject: Report\r\n\r\nbody\r\n.\r\n"), "250 2.0.0 Ok: queued as Q1\r\n");
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_TRUE(h.messages[0].local_report);
+  ASSERT_EQ(h.messages[0].envelope.recipients.size(), 1u);
+  // The next transaction starts clean: relaying is refused again.
+  EXPECT_EQ(h.send("MAIL FROM:<noreply@reporter.example>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<victim@example.org>\r\n"), "554 5.7.1 Relay access denied\r\n");
+}
+
+TEST(SmtpServerSession, ARelayTransactionCannotAddTheReportAddress) {
+  Harness h;
+  h.config.local_report_address = "tlsrpt@relay.test";
+  h.start();
+  h.session->takeOutput();
+  h.send("EHLO c\r\n");
+  h.send("MAIL FROM:<a@b.c>\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<bob@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<tlsrpt@relay.test>\r\n").rfind("452 4.5.3 ", 0), 0u);
+  h.send("DATA\r\n");
+  h.send("Subject: x\r\n\r\nbody\r\n.\r\n");
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_FALSE(h.messages[0].local_report);
+  EXPECT_EQ(h.messages[0].envelope.recipients.size(), 1u);
+}
+
 TEST(SmtpServerSession, AuthPlainOverTlsThenRelay) {
   Harness h;
   h.source.relay = false;
