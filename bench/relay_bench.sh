@@ -116,6 +116,27 @@ peak_rss_kib() {  # peak_rss_kib PID...
   echo "$total"
 }
 
+# A port for a listener, below the ephemeral range. tests/fixtures/lib.sh's
+# free_port draws from 30000-49999, inside Linux's default ephemeral range
+# (32768-60999): after a leg of 10,000 connections a port nothing listens on
+# can still be the local end of a connection, and bind() then fails
+# (EADDRINUSE) - three --dkim runs died of it, two of them silently (tlsrelay's
+# listener). So: below ip_local_port_range, and not the local port of any
+# socket.
+bench_port() {
+  local low port
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 21000 ] || low=32768
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % (low - 20000)))
+    ss -Htan "( sport = :$port )" 2>/dev/null | grep -q . && continue
+    port_open 127.0.0.1 "$port" && continue
+    echo "$port"
+    return 0
+  done
+  die "no free port below $low"
+}
+
 start_sink() {  # start_sink PORT [dump]: counting smtp-sink; with "dump", one file per message
   local dump=()        # in $(dump_dir PORT) (tmpfs), for the DKIM checks
   if [ "${2:-}" = dump ]; then
@@ -379,12 +400,12 @@ fi
 # --- receiver ---------------------------------------------------------------
 case $VARIANT in
   plain)
-    SINK1=$(free_port)
+    SINK1=$(bench_port)
     start_sink "$SINK1" "$([ "$DKIM" != none ] && echo dump)"
     RECEIVER=127.0.0.1:$SINK1; SINK_ID=$SINK1 ;;
   starttls)
-    if [ "$DKIM" != none ]; then DKIM_DUMP_PORT=$(free_port); start_sink "$DKIM_DUMP_PORT" dump; fi
-    P=$(free_port); start_tls_sink 127.0.0.1 "$P" sink.bench.test; RECEIVER=127.0.0.1:$P; SINK_ID=127.0.0.1-$P ;;
+    if [ "$DKIM" != none ]; then DKIM_DUMP_PORT=$(bench_port); start_sink "$DKIM_DUMP_PORT" dump; fi
+    P=$(bench_port); start_tls_sink 127.0.0.1 "$P" sink.bench.test; RECEIVER=127.0.0.1:$P; SINK_ID=127.0.0.1-$P ;;
   dane-sts)
     port_open "$MX_IP" 25 && die "$MX_IP:25 is already in use"
     start_tls_sink "$MX_IP" 25 "$MX_HOST"; RECEIVER=$MX_IP:25; SINK_ID=$MX_IP-25 ;;
@@ -395,7 +416,7 @@ if [ "$VARIANT" != plain ]; then
 fi
 
 # --- tlsrelay ---------------------------------------------------------------
-RPORT=$(free_port)
+RPORT=$(bench_port)
 mkdir -p "$WORK/policy.d"
 [ "$VARIANT" = starttls ] && printf 'domain = "*"\nrequire_starttls = true\n' >"$WORK/policy.d/all.toml"
 if [ "$VARIANT" = dane-sts ]; then
@@ -456,7 +477,10 @@ fi
 "$BIN" --config "$WORK/relay.toml" serve 2>"$WORK/relay.log" &
 RELAY=$!
 PIDS+=("$RELAY")
-wait_for_port 127.0.0.1 "$RPORT" 10
+# A relay that cannot listen (e.g. its port taken, see bench_port) says why.
+relay_t0=$(date +%s)
+wait_for_port 127.0.0.1 "$RPORT" 60 || { tail -n 20 "$WORK/relay.log" >&2; die "tlsrelay did not start listening on $RPORT"; }
+[ $(($(date +%s) - relay_t0)) -le 5 ] || echo "note: tlsrelay took $(($(date +%s) - relay_t0)) s to start listening"
 if [ "$VARIANT" = dane-sts ]; then
   warm_up "127.0.0.1:$RPORT" "$SINK_ID"
   check_dane_rows "warmup@$BENCH_DOMAIN" "$WARMUP"
@@ -476,9 +500,9 @@ run_load tlsrelay "127.0.0.1:$RPORT" "$SINK_ID" "$RELAY"
 kill -TERM "$RELAY"; wait "$RELAY" 2>/dev/null || true
 
 # --- Postfix ----------------------------------------------------------------
-PPORT=$(free_port)
+PPORT=$(bench_port)
 SINK2_ID=$SINK_ID
-if [ "$VARIANT" = plain ]; then SINK2_ID=$(free_port); start_sink "$SINK2_ID" "$([ "$DKIM" != none ] && echo dump)"; fi
+if [ "$VARIANT" = plain ]; then SINK2_ID=$(bench_port); start_sink "$SINK2_ID" "$([ "$DKIM" != none ] && echo dump)"; fi
 POSTFIX_MILTER=
 OPENDKIM=
 if [ "$DKIM" != none ]; then
@@ -489,7 +513,7 @@ if [ "$DKIM" != none ]; then
   # cannot sign is tempfailed, and so is one when the milter is unreachable.
   # RequireSafeKeys false: the key is 0600 root, but opendkim also refuses any
   # key below a world-writable directory, and $WORK is in /var/tmp (1777).
-  MPORT=$(free_port)
+  MPORT=$(bench_port)
   cat >"$WORK/opendkim.conf" <<C
 Syslog no
 Mode s
