@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "common/time_format.h"
+#include "reporting/report_store_codec.h"
 
 namespace tlsrelay {
 namespace {
@@ -133,45 +133,6 @@ SELECT r.organization_name, p.policy_domain, r.day,
 FROM received_reports AS r JOIN received_policies AS p ON p.report = r.id
 GROUP BY r.day, r.organization_name, p.policy_domain
 ORDER BY r.day, r.organization_name, p.policy_domain)sql";
-
-constexpr uint64_t kMaxCount = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-
-// The list encoding of the SQLite store ("<length>:<bytes>," per item), so a
-// list reads the same from either store and distinct lists never collide.
-std::string encodeList(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    out += std::to_string(item.size());
-    out += ':';
-    out += item;
-    out += ',';
-  }
-  return out;
-}
-
-std::optional<std::vector<std::string>> decodeList(std::string_view text) {
-  std::vector<std::string> items;
-  while (!text.empty()) {
-    size_t colon = text.find(':');
-    if (colon == 0 || colon == std::string_view::npos || colon > 10) return std::nullopt;
-    size_t length = 0;
-    for (char c : text.substr(0, colon)) {
-      if (c < '0' || c > '9') return std::nullopt;
-      length = length * 10 + static_cast<size_t>(c - '0');
-    }
-    text.remove_prefix(colon + 1);
-    if (text.size() < length + 1 || text[length] != ',') return std::nullopt;
-    items.emplace_back(text.substr(0, length));
-    text.remove_prefix(length + 1);
-  }
-  return items;
-}
-
-std::string sessionKey(const SessionCountKey& k) {
-  return encodeList({k.day, k.policy_domain, toString(k.policy_type), encodeList(k.policy_strings),
-                     encodeList(k.mx_host), toString(k.result_type), k.sending_ip, k.receiving_mx_hostname,
-                     k.receiving_ip, k.failure_reason_code});
-}
 
 // Every parameter and result travels in binary format: bytes exactly as they
 // are, with no escaping and no text conversion on either side.
@@ -432,15 +393,9 @@ Status PostgresReportStore::addSessionCounts(const std::vector<SessionCount>& ba
   // Summed per key first, as in the SQLite store, and upserted in key order:
   // two nodes whose batches share keys then lock those rows in the same order
   // and never deadlock.
-  std::map<std::string, SessionCount> rows;
-  for (const auto& row : batch) {
-    if (!parseUtcDay(row.key.day)) return invalid("session count with malformed day \"" + row.key.day + "\"");
-    if (row.sessions > kMaxCount) return invalid("session count too large");
-    if (row.sessions == 0) continue;
-    auto [it, added] = rows.try_emplace(sessionKey(row.key), row);
-    if (!added && (it->second.sessions += row.sessions) > kMaxCount)  // two values <= INT64_MAX: no wrap
-      return invalid("session count too large");
-  }
+  auto summed = sumSessionCounts(batch);
+  if (!summed) return invalid(summed.error().message);
+  const std::map<std::string, SessionCount>& rows = *summed;
   if (rows.empty()) return okStatus();
   return withConnection([&]() -> Status {
     return inTransaction([&]() -> Status {
@@ -477,34 +432,20 @@ Result<std::vector<SessionCount>> PostgresReportStore::sessionCounts(const std::
     if (!rows) return rows.error();
     std::vector<SessionCount> counts;
     for (int i = 0; i < rows->size(); ++i) {
-      auto policy_type = parseTlsPolicyType(rows->bytes(i, 0));
-      auto strings = decodeList(rows->bytes(i, 1));
-      auto mx_host = decodeList(rows->bytes(i, 2));
-      auto result_type = parseTlsResultType(rows->bytes(i, 3));
-      if (!policy_type || !strings || !mx_host || !result_type || rows->integer(i, 8) < 0)
-        return invalid("corrupt session count for " + policy_domain + " on " + day);
-      counts.push_back({SessionCountKey{day, policy_domain, *policy_type, std::move(*strings),
-                                        std::move(*mx_host), *result_type, rows->bytes(i, 4),
-                                        rows->bytes(i, 5), rows->bytes(i, 6), rows->bytes(i, 7)},
-                        static_cast<uint64_t>(rows->integer(i, 8))});
+      auto count = sessionCountFromRow([&](int c) { return rows->bytes(i, c); },
+                                       [&](int c) { return rows->integer(i, c); }, day, policy_domain);
+      if (!count) return invalid(count.error().message);
+      counts.push_back(std::move(*count));
     }
     return counts;
   });
 }
 
 Result<ReportState> PostgresReportStore::readReportState(const Rows& rows, int row, int first) const {
-  auto state = parseReportSendState(rows.bytes(row, first));
-  auto destinations = decodeList(rows.bytes(row, first + 6));
-  if (!state || !destinations) return invalid("corrupt report state");
-  return ReportState{*state,
-                     rows.bytes(row, first + 1),
-                     rows.integer(row, first + 2),
-                     rows.integer(row, first + 3),
-                     rows.integer(row, first + 4),
-                     rows.bytes(row, first + 5),
-                     std::move(*destinations),
-                     rows.bytes(row, first + 7),
-                     rows.integer(row, first + 8)};
+  auto state = reportStateFromRow([&](int c) { return rows.bytes(row, c); },
+                                  [&](int c) { return rows.integer(row, c); }, first);
+  if (!state) return invalid(state.error().message);
+  return state;
 }
 
 Result<std::vector<DaySummary>> PostgresReportStore::summaries(const std::string& from_day,
@@ -530,8 +471,7 @@ Result<std::vector<DaySummary>> PostgresReportStore::summaries(const std::string
 
 Result<bool> PostgresReportStore::claimReport(const std::string& day, const std::string& domain,
                                               const std::string& node, int64_t now, int64_t lease_seconds) {
-  if (!parseUtcDay(day)) return invalid("claim with malformed day \"" + day + "\"");
-  if (node.empty() || lease_seconds <= 0) return invalid("claim needs a node name and a positive lease");
+  if (Status ok = checkClaimArguments(day, node, lease_seconds); !ok) return invalid(ok.error().message);
   return withConnection([&]() -> Result<bool> {
     auto rows =
         exec(kClaim, Params().text(day).bytes(domain).bytes(node).integer(now).integer(now + lease_seconds),
@@ -556,14 +496,7 @@ Status PostgresReportStore::finishReport(const std::string& day, const std::stri
     auto rows = exec(sql, p, "cannot record report outcome for " + domain + " on " + day);
     if (!rows) return rows.error();
     if (rows->affected() == 1) return okStatus();
-    // Refused: say who holds it, so a log line explains the double-send that did not happen.
-    std::string why = "report for " + domain + " on " + day + " is not claimed by " + node;
-    Result<std::optional<ReportState>> current = reportStateLocked(day, domain);
-    if (current && *current)
-      why += std::string(" (") + toString((*current)->state) + ", node " + (*current)->node + ")";
-    else if (current)
-      why += " (never claimed)";
-    return invalid(why);
+    return invalid(notClaimedReason(day, domain, node, reportStateLocked(day, domain)));
   });
 }
 
@@ -583,13 +516,8 @@ Result<std::optional<ReportState>> PostgresReportStore::reportState(const std::s
 }
 
 Result<ReceivedAdd> PostgresReportStore::addReceivedReport(const StoredReceivedReport& report) {
+  if (Status ok = checkReceivedReport(report); !ok) return invalid(ok.error().message);
   const TlsReportDocument& doc = report.document;
-  if (doc.organization_name.empty() || doc.report_id.empty())
-    return invalid("received report without organization-name or report-id");
-  if (!parseUtcDay(report.day)) return invalid("received report with malformed day \"" + report.day + "\"");
-  for (const auto& p : doc.policies)
-    if (p.total_successful_session_count > kMaxCount || p.total_failure_session_count > kMaxCount)
-      return invalid("received report " + doc.report_id + " has a session count too large to store");
   Params insert;
   insert.bytes(encodeList({doc.organization_name, doc.report_id})).bytes(doc.organization_name);
   insert.bytes(doc.report_id).integer(report.received_at).bytes(doc.start_datetime).bytes(doc.end_datetime);

@@ -6,13 +6,12 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <limits>
 #include <mutex>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 #include "common/time_format.h"
+#include "reporting/report_store_codec.h"
 
 namespace tlsrelay {
 namespace {
@@ -57,44 +56,6 @@ CREATE TABLE received_policies (
 );
 CREATE INDEX received_policies_by_report ON received_policies (report);
 )sql";
-
-// Lists are stored as "<length>:<bytes>," per item: no byte needs escaping
-// (policy strings and failure texts come from remote peers and may hold
-// anything, even invalid UTF-8, which JSON could not carry), and distinct
-// lists never share an encoding: [] is "", [""] is "0:,", ["a","b"] is
-// "1:a,1:b,", ["a,1:b"] is "5:a,1:b,".
-std::string encodeList(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    out += std::to_string(item.size());
-    out += ':';
-    out += item;
-    out += ',';
-  }
-  return out;
-}
-
-std::optional<std::vector<std::string>> decodeList(std::string_view text) {
-  std::vector<std::string> items;
-  while (!text.empty()) {
-    size_t colon = text.find(':');
-    if (colon == 0 || colon == std::string_view::npos || colon > 10) return std::nullopt;
-    size_t length = 0;
-    for (char c : text.substr(0, colon)) {
-      if (c < '0' || c > '9') return std::nullopt;
-      length = length * 10 + static_cast<size_t>(c - '0');
-    }
-    text.remove_prefix(colon + 1);
-    if (text.size() < length + 1 || text[length] != ',') return std::nullopt;
-    items.emplace_back(text.substr(0, length));
-    text.remove_prefix(length + 1);
-  }
-  return items;
-}
-
-// "YYYY-MM-DD": days compare as strings in range queries, so a malformed one
-// would silently fall outside every range.
-constexpr uint64_t kMaxCount = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
 struct StatementDeleter {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
@@ -356,41 +317,18 @@ Status SqliteReportStore::initialize() {
 }
 
 Status SqliteReportStore::addSessionCounts(const std::vector<SessionCount>& batch) {
-  // Rows with the same key are summed first: a worker's batch repeats a few
-  // keys many times, and an upsert costs far more than a hash lookup (and
-  // holds the file's write lock, which other nodes' processes wait for).
-  struct Row {
-    std::vector<std::string> columns;  // bound as ?1..?10
-    uint64_t sessions;
-  };
-  std::vector<Row> rows;
-  std::unordered_map<std::string, size_t> index;
-  for (const auto& [k, sessions] : batch) {
-    if (!parseUtcDay(k.day)) return invalid("session count with malformed day \"" + k.day + "\"");
-    if (sessions > kMaxCount) return invalid("session count too large");
-    if (sessions == 0) continue;
-    std::vector<std::string> columns = {k.day,
-                                        k.policy_domain,
-                                        toString(k.policy_type),
-                                        encodeList(k.policy_strings),
-                                        encodeList(k.mx_host),
-                                        toString(k.result_type),
-                                        k.sending_ip,
-                                        k.receiving_mx_hostname,
-                                        k.receiving_ip,
-                                        k.failure_reason_code};
-    auto [it, added] = index.try_emplace(encodeList(columns), rows.size());
-    if (added)
-      rows.push_back({std::move(columns), sessions});
-    else if ((rows[it->second].sessions += sessions) > kMaxCount)  // two values <= INT64_MAX: no wrap
-      return invalid("session count too large");
-  }
-  if (rows.empty()) return okStatus();
+  // Summed per key first: a worker's batch repeats a few keys many times,
+  // and an upsert costs far more than a map lookup (and holds the file's
+  // write lock, which other processes wait for).
+  auto rows = sumSessionCounts(batch);
+  if (!rows) return invalid(rows.error().message);
+  if (rows->empty()) return okStatus();
   std::lock_guard lock(mu_);
   return inTransaction([&]() -> Status {
-    for (const auto& row : rows) {
+    for (const auto& [encoded, row] : *rows) {
       Query q(add_count_);
-      for (size_t i = 0; i < row.columns.size(); ++i) q.text(static_cast<int>(i + 1), row.columns[i]);
+      const std::vector<std::string> columns = sessionKeyColumns(row.key);
+      for (size_t i = 0; i < columns.size(); ++i) q.text(static_cast<int>(i + 1), columns[i]);
       q.integer(11, static_cast<int64_t>(row.sessions));
       if (q.step() != SQLITE_DONE) return fail("cannot add session counts");
     }
@@ -416,35 +354,22 @@ Result<std::vector<SessionCount>> SqliteReportStore::sessionCounts(const std::st
   q.text(1, day).text(2, policy_domain);
   std::vector<SessionCount> counts;
   int rc;
+  auto text = [&q](int i) { return q.textAt(i); };
+  auto integer = [&q](int i) { return q.integerAt(i); };
   while ((rc = q.step()) == SQLITE_ROW) {
-    auto policy_type = parseTlsPolicyType(q.textAt(0));
-    auto strings = decodeList(q.textAt(1));
-    auto mx_host = decodeList(q.textAt(2));
-    auto result_type = parseTlsResultType(q.textAt(3));
-    if (!policy_type || !strings || !mx_host || !result_type || q.integerAt(8) < 0)
-      return invalid("corrupt session count for " + policy_domain + " on " + day);
-    counts.push_back(
-        {SessionCountKey{day, policy_domain, *policy_type, std::move(*strings), std::move(*mx_host),
-                         *result_type, q.textAt(4), q.textAt(5), q.textAt(6), q.textAt(7)},
-         static_cast<uint64_t>(q.integerAt(8))});
+    auto count = sessionCountFromRow(text, integer, day, policy_domain);
+    if (!count) return invalid(count.error().message);
+    counts.push_back(std::move(*count));
   }
   if (rc != SQLITE_DONE) return fail("cannot read session counts");
   return counts;
 }
 
 Result<ReportState> SqliteReportStore::readReportState(const Query& q, int first) const {
-  auto state = parseReportSendState(q.textAt(first));
-  auto destinations = decodeList(q.textAt(first + 6));
-  if (!state || !destinations) return invalid("corrupt report state");
-  return ReportState{*state,
-                     q.textAt(first + 1),
-                     q.integerAt(first + 2),
-                     q.integerAt(first + 3),
-                     q.integerAt(first + 4),
-                     q.textAt(first + 5),
-                     std::move(*destinations),
-                     q.textAt(first + 7),
-                     q.integerAt(first + 8)};
+  auto state =
+      reportStateFromRow([&q](int i) { return q.textAt(i); }, [&q](int i) { return q.integerAt(i); }, first);
+  if (!state) return invalid(state.error().message);
+  return state;
 }
 
 Result<std::vector<DaySummary>> SqliteReportStore::summaries(const std::string& from_day,
@@ -470,8 +395,7 @@ Result<std::vector<DaySummary>> SqliteReportStore::summaries(const std::string& 
 
 Result<bool> SqliteReportStore::claimReport(const std::string& day, const std::string& domain,
                                             const std::string& node, int64_t now, int64_t lease_seconds) {
-  if (!parseUtcDay(day)) return invalid("claim with malformed day \"" + day + "\"");
-  if (node.empty() || lease_seconds <= 0) return invalid("claim needs a node name and a positive lease");
+  if (Status ok = checkClaimArguments(day, node, lease_seconds); !ok) return invalid(ok.error().message);
   std::lock_guard lock(mu_);
   Query q(claim_);
   q.text(1, day).text(2, domain).text(3, node).integer(4, now).integer(5, now + lease_seconds);
@@ -496,14 +420,7 @@ Status SqliteReportStore::finishReport(const std::string& day, const std::string
     if (q.step() != SQLITE_DONE) return fail("cannot record report outcome for " + domain + " on " + day);
     if (sqlite3_changes(db_.get()) == 1) return okStatus();
   }
-  // Refused: say who holds it, so a log line explains the double-send that did not happen.
-  std::string why = "report for " + domain + " on " + day + " is not claimed by " + node;
-  Result<std::optional<ReportState>> current = reportStateLocked(day, domain);
-  if (current && *current)
-    why += std::string(" (") + toString((*current)->state) + ", node " + (*current)->node + ")";
-  else if (current)
-    why += " (never claimed)";
-  return invalid(why);
+  return invalid(notClaimedReason(day, domain, node, reportStateLocked(day, domain)));
 }
 
 Result<std::optional<ReportState>> SqliteReportStore::reportStateLocked(const std::string& day,
@@ -525,13 +442,8 @@ Result<std::optional<ReportState>> SqliteReportStore::reportState(const std::str
 }
 
 Result<ReceivedAdd> SqliteReportStore::addReceivedReport(const StoredReceivedReport& report) {
+  if (Status ok = checkReceivedReport(report); !ok) return invalid(ok.error().message);
   const TlsReportDocument& doc = report.document;
-  if (doc.organization_name.empty() || doc.report_id.empty())
-    return invalid("received report without organization-name or report-id");
-  if (!parseUtcDay(report.day)) return invalid("received report with malformed day \"" + report.day + "\"");
-  for (const auto& p : doc.policies)
-    if (p.total_successful_session_count > kMaxCount || p.total_failure_session_count > kMaxCount)
-      return invalid("received report " + doc.report_id + " has a session count too large to store");
   std::lock_guard lock(mu_);
   ReceivedAdd added = ReceivedAdd::Stored;
   Status s = inTransaction([&]() -> Status {
