@@ -25,6 +25,10 @@ struct IngestOutcome {
   std::vector<std::string> deviations;  // where it strays from RFC 8460
   std::string error;                    // Malformed and StoreError
   std::string kept_as;                  // Malformed
+
+  // The report is safe on disk (stored, a duplicate, or set aside as
+  // malformed), so its sender may be told 250; otherwise it should retry.
+  bool kept() const { return kind != Kind::StoreError && (kind != Kind::Malformed || !kept_as.empty()); }
 };
 const char* toString(IngestOutcome::Kind kind);
 

@@ -250,13 +250,8 @@ int runServe(const std::string& config_path) {
     d.reports->configure(reportServiceSettings(cfg.reporting, cfg.spool_directory));
     d.reports->start();
     d.inbound->setReportIngest([&d](std::shared_ptr<const std::string> message, auto done) {
-      d.reports->ingest(std::move(message), [done = std::move(done)](IngestOutcome o) {
-        // Kept either way, so the reporter hears 250; only a store that
-        // refused it asks for a retry.
-        bool kept = o.kind != IngestOutcome::Kind::StoreError &&
-                    (o.kind != IngestOutcome::Kind::Malformed || !o.kept_as.empty());
-        done(kept, o.error);
-      });
+      d.reports->ingest(std::move(message),
+                        [done = std::move(done)](IngestOutcome o) { done(o.kept(), o.error); });
     });
     d.control->addCommand("report-send", [&d](const std::string& arg, ControlSocket::Reply reply) {
       sendReportsNow(*d.reports, arg, std::move(reply));

@@ -45,8 +45,12 @@ ReportService::ReportService(uv_loop_t* loop, ReportStore* store, dns::Resolver*
     : loop_(loop), store_(store), resolver_(resolver), submit_(std::move(submit)), clock_(std::move(clock)) {}
 
 ReportService::~ReportService() {
-  // Anything still waiting gets an answer, so no worker blocks for ever.
   std::lock_guard lock(mutex_);
+  refuseQueuedLocked();
+}
+
+void ReportService::refuseQueuedLocked() {
+  // Anything still waiting gets an answer, so no worker blocks for ever.
   stopping_ = true;
   for (auto& p : queued_) p->queued.set_value(makeError("the relay is stopping"));
   queued_.clear();
@@ -73,9 +77,7 @@ void ReportService::stop() {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    stopping_ = true;
-    for (auto& p : queued_) p->queued.set_value(makeError("the relay is stopping"));
-    queued_.clear();
+    refuseQueuedLocked();
   }
   uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
@@ -237,9 +239,9 @@ void ReportService::submitQueued() {
   }
   for (auto& p : batch) {
     LocalMessage m;
-    m.mail_from = p->mail.from;
-    m.recipients = p->mail.to;
-    m.data = p->mail.data;
+    m.mail_from = std::move(p->mail.from);
+    m.recipients = std::move(p->mail.to);
+    m.data = std::move(p->mail.data);
     m.flags.tls_report = true;       // its sessions are not counted in later reports
     m.flags.tls_required_no = true;  // the report mail says TLS-Required: No (RFC 8460 §5.3)
     submit_(std::move(m), [p](const Result<std::string>& queued) { p->queued.set_value(queued); });

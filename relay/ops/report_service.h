@@ -62,8 +62,9 @@ class ReportService {
   // A pass over `days` now, due or not (reports already sent stay sent).
   // False when a pass is already running or the service stopped.
   bool sendNow(std::vector<std::string> days, PassDone done);
-  // No new passes; a report mail the running pass waits for is refused, so
-  // that report is recorded as failed and retried after the restart.
+  // No new passes; a report mail the running pass has not yet handed to the
+  // spool is refused, so that report is recorded as failed and retried after
+  // the restart (one already handed over is stored by the drain).
   void stop();
   bool busy() const { return pass_running_; }
 
@@ -82,6 +83,7 @@ class ReportService {
   std::vector<ReportSendLine> runPass(const Pass& pass);
   Result<std::string> submitFromWorker(const ReportMailToSend& mail);
   void submitQueued();
+  void refuseQueuedLocked();  // mutex_ held
 
   uv_loop_t* loop_;
   ReportStore* store_;
