@@ -130,3 +130,37 @@ stop_relay() {
   kill -TERM "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
+
+# ---- TLS reporting helpers (test_tls_reporting.sh, test_report_fleet.sh) ----
+
+# use_next_day: sets NEXT_DAY, a command prefix that runs a program one day
+# ahead (libfaketime), so a relay can send the reports of the day the test
+# delivered on. libfaketime is preloaded by `env`, not through the faketime
+# wrapper, which would stay the parent: a signal must reach the relay itself.
+use_next_day() {
+  local lib=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1  # the build for threaded programs
+  [ -e "$lib" ] || die "libfaketime is missing (scripts/install-deps.sh installs faketime)"
+  NEXT_DAY="env LD_PRELOAD=$lib FAKETIME=+1d"
+  export FAKETIME_DONT_FAKE_MONOTONIC=1  # libuv's timers keep the real clock
+}
+
+# start_tlsrpt_sink: the HTTPS report endpoint (tests/tools/tlsrpt_https_sink.py)
+# on 127.0.0.1 with the test CA's localhost certificate (make_certs ... localhost);
+# POSTs land in $WORK/posts. Sets SINK_PORT.
+start_tlsrpt_sink() {
+  mkdir -p "$WORK/posts"
+  /usr/bin/python3 "$TLSRELAY_SOURCE_DIR/tests/tools/tlsrpt_https_sink.py" --cert "$WORK/ca/localhost.pem" \
+    --key "$WORK/ca/localhost.key" --out-dir "$WORK/posts" --port 0 >"$WORK/sink.out" 2>&1 &
+  CLEANUP_CMDS+=("kill $!")
+  wait_for_count "grep -c '^port ' '$WORK/sink.out' || true" 1 10 >/dev/null || die "https sink did not start"
+  SINK_PORT=$(sed -n 's/^port //p' "$WORK/sink.out")
+}
+
+# sts_site ZONE MODE MX: the MTA-STS policy host mta-sts.ZONE.test under
+# $WORK/sts/sites (its certificate from make_certs), for start_mta_sts_nginx.
+sts_site() {
+  local zone=$1 mode=$2 mx=$3 site=$WORK/sts/sites/mta-sts.$1.test
+  mkdir -p "$site/.well-known"
+  cp "$WORK/ca/mta-sts.$zone.test.pem" "$WORK/ca/mta-sts.$zone.test.key" "$WORK/sts/sites/"
+  printf 'version: STSv1\r\nmode: %s\r\nmx: %s\r\nmax_age: 86400\r\n' "$mode" "$mx" >"$site/.well-known/mta-sts.txt"
+}

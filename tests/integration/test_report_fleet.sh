@@ -9,22 +9,12 @@ set -euo pipefail
 . "$(dirname "$0")/relay_env.sh"
 TOOLS=$TLSRELAY_SOURCE_DIR/tests/tools
 SCHEMA=$TLSRELAY_SOURCE_DIR/tests/schema/tlsrpt-report.schema.json
-# libfaketime preloaded by `env` (not the faketime wrapper, which would stay
-# the parent: a kill must reach the relay itself). The MT build, for threads.
-LIBFAKETIME=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
-[ -e "$LIBFAKETIME" ] || die "libfaketime is missing (scripts/install-deps.sh installs faketime)"
-NEXT_DAY="env LD_PRELOAD=$LIBFAKETIME FAKETIME=+1d"
-export FAKETIME_DONT_FAKE_MONOTONIC=1
+use_next_day
 
 make_certs relay.test "mx-good=mx1.example.test,mx.dane-ee.test,mx.sts-enforce.test" mta-sts.sts-enforce.test localhost
 GOOD_SPKI=$(cat "$WORK/ca/mx-good.tlsa")
 
-mkdir -p "$WORK/posts"
-/usr/bin/python3 "$TOOLS/tlsrpt_https_sink.py" --cert "$WORK/ca/localhost.pem" --key "$WORK/ca/localhost.key" \
-  --out-dir "$WORK/posts" --port 0 >"$WORK/sink.out" 2>&1 &
-CLEANUP_CMDS+=("kill $!")
-wait_for_count "grep -c '^port ' '$WORK/sink.out' || true" 1 10 >/dev/null || die "https sink did not start"
-SINK_PORT=$(sed -n 's/^port //p' "$WORK/sink.out")
+start_tlsrpt_sink
 
 {
   printf 'dane-ee.test\t%s\n' "_25._tcp.mx IN TLSA 3 1 1 $GOOD_SPKI"
@@ -36,13 +26,9 @@ SINK_PORT=$(sed -n 's/^port //p' "$WORK/sink.out")
 export TLSRELAY_TEST_DNS_EXTRA=$WORK/dns-extra
 start_dns
 
-STS=$WORK/sts
-mkdir -p "$STS/sites/mta-sts.sts-enforce.test/.well-known"
-cp "$WORK/ca/mta-sts.sts-enforce.test.pem" "$WORK/ca/mta-sts.sts-enforce.test.key" "$STS/sites/"
-printf 'version: STSv1\r\nmode: enforce\r\nmx: mx.sts-enforce.test\r\nmax_age: 86400\r\n' \
-  >"$STS/sites/mta-sts.sts-enforce.test/.well-known/mta-sts.txt"
+sts_site sts-enforce enforce mx.sts-enforce.test
 ensure_loopback_address 127.0.2.1
-start_mta_sts_nginx "$STS" 127.0.2.1 443
+start_mta_sts_nginx "$WORK/sts" 127.0.2.1 443
 ensure_loopback_address 127.0.1.1
 start_postfix sink-good 127.0.1.1 25 yes "$WORK/ca/mx-good.chain.pem" "$WORK/ca/mx-good.key"
 
