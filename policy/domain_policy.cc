@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/ascii.h"
+#include "common/host_port.h"
 #include "common/toml_reader.h"
 
 namespace tlsrelay {
@@ -67,6 +68,26 @@ std::optional<std::string> readPathKey(tomlcfg::TableReader& reader, std::string
 }
 
 }  // namespace
+
+const char* toString(NextHopTls mode) {
+  switch (mode) {
+    case NextHopTls::Auto:
+      return "auto";
+    case NextHopTls::StartTls:
+      return "starttls";
+    case NextHopTls::Implicit:
+      return "implicit";
+  }
+  return "auto";
+}
+
+std::optional<NextHopTls> parseNextHopTls(std::string_view text) {
+  std::string v = lowerAscii(text);
+  if (v == "auto") return NextHopTls::Auto;
+  if (v == "starttls") return NextHopTls::StartTls;
+  if (v == "implicit") return NextHopTls::Implicit;
+  return std::nullopt;
+}
 
 DomainPolicy builtinDefaultPolicy() {
   return DomainPolicy{};
@@ -137,6 +158,24 @@ std::optional<PolicyFile> parsePolicyFile(std::string_view toml, const std::stri
   }
   file.require_tls_out = reader.getCidrList("require_tls_out");
   file.require_tls_except = reader.getCidrList("require_tls_except");
+  if (auto hop = reader.getString("next_hop")) {
+    if (hop->empty()) {
+      file.next_hop = "";
+    } else if (auto hp = parseHostPort(*hop, 25); !hp.ok() || hp->port == 0 || hasControlCharacters(*hop)) {
+      reader.error("next_hop", "bad next hop '" + *hop + "' (\"host:port\" or \"[ip]:port\")");
+    } else {
+      file.next_hop = joinHostPort(hp->host, hp->port);
+    }
+  }
+  if (auto mode = reader.getString("next_hop_tls")) {
+    file.next_hop_tls = parseNextHopTls(*mode);
+    if (!file.next_hop_tls)
+      reader.error("next_hop_tls", "expected \"auto\", \"starttls\" or \"implicit\", got '" + *mode + "'");
+    else if (!file.next_hop)
+      reader.error("next_hop_tls", "needs next_hop in the same file");
+  }
+  if (file.domain == "*" && file.next_hop && !file.next_hop->empty())
+    reader.error("next_hop", "the `*` policy cannot route all mail; use [delivery] smarthost in relay.toml");
   reader.reportUnknownKeys();
 
   if (errors.size() != errors_before) return std::nullopt;
@@ -170,6 +209,10 @@ DomainPolicy resolvePolicy(const PolicyFile& file, const DomainPolicy& parent) {
   if (file.require_tls_out || file.require_tls_except) {
     out.require_tls_out = file.require_tls_out.value_or(std::vector<Cidr>{});
     out.require_tls_except = file.require_tls_except.value_or(std::vector<Cidr>{});
+  }
+  if (file.next_hop) {
+    out.next_hop = *file.next_hop;
+    out.next_hop_tls = file.next_hop_tls.value_or(NextHopTls::Auto);
   }
   return out;
 }

@@ -6,7 +6,7 @@
 // every setting it does not write from the `*` file, if one exists, else from
 // the built-in default. Settings that only make sense together are inherited
 // as a group: {use_starttls, require_starttls, verify}, {client_certificate,
-// client_key} and {require_tls_out, require_tls_except}.
+// client_key}, {require_tls_out, require_tls_except} and {next_hop, next_hop_tls}.
 #pragma once
 
 #include <map>
@@ -23,6 +23,13 @@
 
 namespace tlsrelay {
 
+// How a configured next hop (a policy file's next_hop, [delivery] smarthost)
+// is reached. Auto: implicit TLS on port 465, else STARTTLS as the policy says
+// (and required when credentials are sent).
+enum class NextHopTls { Auto, StartTls, Implicit };
+const char* toString(NextHopTls mode);
+std::optional<NextHopTls> parseNextHopTls(std::string_view text);  // "auto", "starttls", "implicit"
+
 // A resolved, self-contained policy for one domain pattern.
 struct DomainPolicy {
   std::string domain = "*";  // "example.com", "*.example.com" or "*"; lower case, no trailing dot
@@ -35,7 +42,11 @@ struct DomainPolicy {
   std::string min_tls_version = "TLSv1.2";  // "TLSv1.2" or "TLSv1.3"
   std::vector<Cidr> require_tls_out;        // destination IPs that must get TLS (DMail)
   std::vector<Cidr> require_tls_except;     // ...unless also listed here
-  std::string source = "default";           // "policy.d/example.com.toml"; "default" = built in
+  // A transport map entry: mail for these domains goes to this host instead of
+  // their MX (and instead of [delivery] smarthost). "host:port" / "[ip]:port".
+  std::string next_hop;
+  NextHopTls next_hop_tls = NextHopTls::Auto;
+  std::string source = "default";  // "policy.d/example.com.toml"; "default" = built in
 };
 
 // One parsed file before inheritance: unset settings are nullopt.
@@ -52,6 +63,8 @@ struct PolicyFile {
   std::optional<std::string> min_tls_version;
   std::optional<std::vector<Cidr>> require_tls_out;
   std::optional<std::vector<Cidr>> require_tls_except;
+  std::optional<std::string> next_hop;  // "" = the MX records (undoes an inherited next hop)
+  std::optional<NextHopTls> next_hop_tls;
   int domain_line = 0;  // for duplicate-domain errors
 };
 

@@ -444,7 +444,9 @@ std::string daneRequiredReason(const DecisionInput& in) {
          " has no usable DNSSEC-validated TLSA records";
 }
 
-TlsDecision decideTls(const DecisionInput& in) {
+namespace {
+
+TlsDecision decideFromSources(const DecisionInput& in) {
   const HopInput& hop = in.hop;
   // The floor; an unparsable address simply matches no require_tls_out range.
   TlsDecision d = decideDestinationTls(*in.policy_file, IpAddress::parse(hop.ip).value_or(IpAddress{}));
@@ -484,6 +486,22 @@ TlsDecision decideTls(const DecisionInput& in) {
   if (!dane && !hop.smarthost) applySts(in, d, relaxed);
   if (d.skip) return d;
   if (relaxed) relaxForTlsRequiredNo(d);
+  return d;
+}
+
+}  // namespace
+
+TlsDecision decideTls(const DecisionInput& in) {
+  TlsDecision d = decideFromSources(in);
+  if (d.skip || !in.hop.tls_required) return d;
+  // Credentials never travel in clear, and an implicit-TLS port speaks nothing
+  // else: this floor sits above every source, TLS-Required: No included.
+  if (d.starttls != StartTlsMode::Required || !d.enforce) {
+    d.starttls = StartTlsMode::Required;
+    d.enforce = true;
+    d.policy_source = "smarthost";
+  }
+  if (in.hop.verify_required && d.verify == VerifyMode::None) d.verify = VerifyMode::Pkix;
   return d;
 }
 

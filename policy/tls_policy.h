@@ -80,6 +80,11 @@ struct HopInput {
   dns::Security address_security = dns::Security::Insecure;  // of the A/AAAA answer
   bool smarthost = false;   // configured next hop, not an MX of `domain` (no MTA-STS)
   bool ip_literal = false;  // smarthost given as an IP: trusted as configured (no DNS)
+  // A configured next hop reached with implicit TLS or sent AUTH credentials:
+  // TLS is mandatory whatever the policy file or TLS-Required: No says, and
+  // with `verify_required` the certificate is PKIX-checked (at least).
+  bool tls_required = false;
+  bool verify_required = false;
 };
 
 struct DecisionInput {

@@ -54,6 +54,22 @@ std::optional<std::string> canonicalTlsVersion(std::string_view text) {
   return std::nullopt;
 }
 
+// "example.com" or "*.example.com", lower case.
+std::optional<std::vector<std::string>> readSenderDomains(TableReader& r) {
+  auto list = r.getStringList("allowed_sender_domains");
+  if (!list) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& d : *list) {
+    std::string domain = normalizeDomain(d);
+    std::string_view name = domain.rfind("*.", 0) == 0 ? std::string_view(domain).substr(2) : domain;
+    if (!validHostName(name))
+      r.error("allowed_sender_domains", "bad domain '" + d + "' (\"example.com\" or \"*.example.com\")");
+    else
+      out.push_back(domain);
+  }
+  return out;
+}
+
 void readServer(TableReader& r, RelayConfig& cfg) {
   if (auto hostname = r.getString("hostname")) {
     if (!validHostName(*hostname))
@@ -61,6 +77,7 @@ void readServer(TableReader& r, RelayConfig& cfg) {
     else
       cfg.hostname = *hostname;
   }
+  if (auto domains = readSenderDomains(r)) cfg.inbound.allowed_sender_domains = std::move(*domains);
 }
 
 void readListeners(TableReader& top, InboundConfig& cfg, const Context& ctx) {
@@ -143,6 +160,7 @@ void readSources(TableReader& top, InboundConfig& cfg, const Context& ctx) {
         r.getBool("require_starttls_before_auth").value_or(rule.require_starttls_before_auth);
     rule.allow_plaintext_auth = r.getBool("allow_plaintext_auth").value_or(rule.allow_plaintext_auth);
     rule.max_connections = static_cast<int>(r.getInt("max_connections", 0, 1000000).value_or(0));
+    rule.allowed_sender_domains = readSenderDomains(r);
 
     if (rule.require_starttls && !rule.allow_starttls)
       r.error("require_starttls", "contradicts allow_starttls = false");
@@ -235,7 +253,7 @@ void readMtaSts(TableReader& r, MtaStsConfig& sts, const Context& ctx) {
   r.reportUnknownKeys();
 }
 
-void readDelivery(TableReader& r, DeliveryConfig& cfg) {
+void readDelivery(TableReader& r, DeliveryConfig& cfg, const Context& ctx) {
   if (auto smarthost = r.getString("smarthost")) {
     if (!smarthost->empty()) {
       auto hp = parseHostPort(*smarthost, 25);
@@ -245,6 +263,16 @@ void readDelivery(TableReader& r, DeliveryConfig& cfg) {
         cfg.smarthost = joinHostPort(hp->host, hp->port);
     }
   }
+  if (auto mode = r.getString("smarthost_tls")) {
+    if (auto m = parseNextHopTls(*mode))
+      cfg.smarthost_tls = *m;
+    else
+      r.error("smarthost_tls", "expected \"auto\", \"starttls\" or \"implicit\", got '" + *mode + "'");
+  }
+  cfg.smarthost_auth_file = readPath(r, "smarthost_auth_file", ctx).value_or("");
+  cfg.smarthost_verify = r.getBool("smarthost_verify").value_or(cfg.smarthost_verify);
+  if (cfg.smarthost.empty() && !cfg.smarthost_auth_file.empty())
+    r.error("smarthost_auth_file", "needs smarthost (credentials are only ever sent to it)");
   cfg.max_connections_per_destination = static_cast<int>(
       r.getInt("max_connections_per_destination", 1, 10000).value_or(cfg.max_connections_per_destination));
   cfg.max_messages_per_connection = static_cast<int>(
@@ -342,7 +370,7 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
     }
     r.reportUnknownKeys();
   });
-  section(top, "delivery", ctx, [&](TableReader& r) { readDelivery(r, cfg.delivery); });
+  section(top, "delivery", ctx, [&](TableReader& r) { readDelivery(r, cfg.delivery, ctx); });
   section(top, "dkim", ctx, [&](TableReader& r) { readDkimSection(r, cfg.dkim, ctx.base_dir); });
   section(top, "retry", ctx, [&](TableReader& r) { readRetry(r, cfg.delivery.retry); });
   section(top, "reporting", ctx, [&](TableReader& r) {

@@ -8,15 +8,18 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/config_error.h"  // ConfigError
 #include "common/result.h"
+#include "policy/domain_policy.h"            // NextHopTls
 #include "relay/config/dkim_section.h"       // DkimConfig
 #include "relay/config/reporting_section.h"  // ReportingConfig
 #include "relay/config/source_rules.h"       // SourceRule
+#include "relay/smtp/smtp_credentials.h"
 
 namespace tlsrelay {
 
@@ -56,6 +59,10 @@ struct InboundConfig {
   // fields) is looping; refused with 554 5.4.6 (Postfix: hopcount_limit).
   int max_received_headers = 100;
   std::string users_file;  // empty = AUTH disabled
+  // [server] allowed_sender_domains: what a relaying client may use as its
+  // MAIL FROM domain ("example.com", "*.example.com"); empty = any. A
+  // [[source]] rule's own list replaces it for that rule's clients.
+  std::vector<std::string> allowed_sender_domains;
   // [delivery] address_literals, copied at load: RCPT TO:<user@[192.0.2.1]> is
   // accepted (and delivered to that address) only when true.
   bool accept_address_literals = true;
@@ -99,6 +106,12 @@ struct BackoffConfig {
 struct DeliveryConfig {
   std::string helo_name;  // RelayConfig::hostname, copied at load
   std::string smarthost;  // "host:port" / "[ip]:port"; empty = MX delivery
+  NextHopTls smarthost_tls = NextHopTls::Auto;
+  // First line "user:password"; read by loadRuntimeConfig into
+  // smarthost_credentials (a secret: never logged, never in an error).
+  std::string smarthost_auth_file;
+  std::shared_ptr<const SmtpCredentials> smarthost_credentials;
+  bool smarthost_verify = true;  // PKIX-check the smarthost when TLS to it is mandatory
   int max_connections_per_destination = 10;
   int max_messages_per_connection = 100;
   std::chrono::seconds connect_timeout{30};  // RFC 5321 leaves connect timeouts to us

@@ -16,6 +16,8 @@ constexpr std::string_view kDefaultConfig = R"tlsrelay_toml(
 [server]
 # Name used in the greeting, in EHLO and in DSNs. Default: the machine's host name.
 # hostname = "relay.example.net"
+# Relay mail only from these sender domains (empty: any).
+# allowed_sender_domains = ["example.com", "*.example.com"]
 
 # One table per listening socket. tls = "starttls" (plain SMTP that offers
 # STARTTLS when [tls] has a certificate) or "implicit" (TLS from the first byte,
@@ -80,6 +82,11 @@ ca_bundle = "/etc/ssl/certs/ca-certificates.crt"
 [delivery]
 # Send everything to one next hop instead of looking up MX records.
 # smarthost = "[192.0.2.25]:25"
+# An upstream provider with AUTH: port 587 (STARTTLS) or 465 (implicit TLS).
+# Credentials go only over TLS, to a verified certificate; the file holds one
+# line "user:password" (mode 0600).
+# smarthost = "smtp.provider.example:587"
+# smarthost_auth_file = "/etc/tlsrelay/smarthost.auth"
 max_connections_per_destination = 10
 max_messages_per_connection = 100
 

@@ -3,6 +3,8 @@
 // requirements for that client. First match wins. Pure.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "common/cidr.h"
@@ -17,6 +19,9 @@ struct SourceRule {
   bool require_starttls_before_auth = true;  // AUTH not advertised/accepted before TLS
   bool allow_plaintext_auth = false;         // AUTH PLAIN/LOGIN without TLS
   int max_connections = 0;                   // concurrent connections from this rule's clients; 0 = unlimited
+  // Sender domains these clients may relay from; unset = [server]
+  // allowed_sender_domains; empty = any.
+  std::optional<std::vector<std::string>> allowed_sender_domains;
 };
 
 // The rules appended after every configured rule: loopback may relay, anybody

@@ -48,6 +48,7 @@ class InboundSession : public Connection::Handler {
     policy.require_starttls = rule.require_starttls;
     policy.require_starttls_before_auth = rule.require_starttls_before_auth;
     policy.allow_plaintext_auth = rule.allow_plaintext_auth;
+    policy.allowed_sender_domains = rule.allowed_sender_domains.value_or(cfg.allowed_sender_domains);
 
     ServerSessionConfig sc;
     sc.hostname = cfg.hostname;

@@ -70,6 +70,13 @@ int checkConfig(const std::string& path) {
     if (std::string problem = keyFilePermissionProblem(rc->relay->dkim.sign[i].key_file); !problem.empty())
       std::cout << "  warning: " << problem << "\n";
   }
+  const DeliveryConfig& delivery = rc->relay->delivery;
+  if (delivery.smarthost_credentials) {
+    std::cout << "  smarthost: " << delivery.smarthost << " with AUTH as "
+              << delivery.smarthost_credentials->username << "\n";
+    if (std::string problem = keyFilePermissionProblem(delivery.smarthost_auth_file); !problem.empty())
+      std::cout << "  warning: " << problem << "\n";
+  }
   const ReportingConfig& reporting = rc->relay->reporting;
   if (reporting.enabled && reporting.send) {
     std::vector<dkim::SigningEntry> rules;

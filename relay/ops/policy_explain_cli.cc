@@ -82,6 +82,12 @@ void printText(const json& j) {
   std::cout << "domain:       " << j["domain"].get<std::string>() << "\n"
             << "dnssec mode:  " << j["dnssec_mode"].get<std::string>() << "\n"
             << "policy file:  " << j["policy_file"].get<std::string>() << "\n";
+  for (const char* key : {"smarthost", "next_hop"}) {
+    if (!j.contains(key)) continue;
+    std::cout << (std::string(key) == "smarthost" ? "smarthost:    " : "next hop:     ")
+              << j[key].get<std::string>() << " (TLS " << j["next_hop_tls"].get<std::string>()
+              << (j.contains("auth") ? ", AUTH" : "") << ")\n";
+  }
   if (j.contains("mx")) {
     const json& mx = j["mx"];
     std::cout << "MX answer:    " << mx["outcome"].get<std::string>() << ", "
@@ -139,18 +145,22 @@ int runPolicyExplain(const RelayConfig& config, const std::string& raw_domain, b
   }
   auto mta_sts = makeConfiguredMtaSts(config.mta_sts, resolver->get(), clock);
   std::mt19937 rng{std::random_device{}()};
-  NextHops hops =
-      resolveNextHops(config.delivery.smarthost, **resolver, mta_sts.get(), domain, [&rng] { return rng(); });
   const DomainPolicy& policy = policies->match(domain);
+  const ConfiguredNextHop next_hop = nextHopFor(policy, smarthostNextHop(config.delivery));
+  NextHops hops = resolveNextHops(next_hop, **resolver, mta_sts.get(), domain, [&rng] { return rng(); });
 
   json j = {{"domain", domain}, {"dnssec_mode", config.dns.dnssec}, {"policy_file", policy.source}};
-  if (config.delivery.smarthost.empty()) {
+  if (next_hop.empty()) {
     j["mx"] = answerJson<dns::MxRecord>(hops.mx, [](const dns::MxRecord& r) {
       return json(std::to_string(r.preference) + " " + (r.host.empty() ? "." : r.host));
     });
     j["mta_sts"] = stsJson(hops);
   } else {
-    j["smarthost"] = config.delivery.smarthost;
+    j[policy.next_hop.empty() ? "smarthost" : "next_hop"] = next_hop.host_port;
+    j["next_hop_tls"] = next_hop.implicit_tls   ? "implicit"
+                        : next_hop.tls_required ? "starttls (required)"
+                                                : "as the policy says";
+    if (policy.next_hop.empty() && !config.delivery.smarthost_auth_file.empty()) j["auth"] = true;
   }
   json hosts = json::array();
   for (const auto& h : hops.hosts) {

@@ -5,6 +5,7 @@
 
 #include "policy/domain_policy.h"
 #include "relay/config/policy_directory.h"
+#include "relay/config/smarthost_credentials.h"
 #include "relay/inbound/users_file.h"
 #include "relay/ops/dkim_setup.h"
 #include "relay/tls/tls_context.h"
@@ -41,6 +42,14 @@ Result<RuntimeConfig> loadRuntimeConfig(const std::string& config_path) {
     auto set = loadPolicyDirectory(cfg->policy_directory);
     if (!set.ok()) return set.error();
     rc.policies = std::make_shared<const PolicySet>(std::move(set.value()));
+  }
+
+  if (!cfg->delivery.smarthost_auth_file.empty()) {
+    auto credentials = readSmarthostCredentials(cfg->delivery.smarthost_auth_file);
+    if (!credentials.ok())
+      return makeError(cfg->source_file + ": delivery.smarthost_auth_file: " + credentials.error().message);
+    cfg->delivery.smarthost_credentials =
+        std::make_shared<const SmtpCredentials>(std::move(credentials.value()));
   }
 
   if (!cfg->inbound.users_file.empty()) {

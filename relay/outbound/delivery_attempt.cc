@@ -245,6 +245,8 @@ void DeliveryAttempt::beginConnection(size_t index, bool clear_text_retry) {
   ClientSessionConfig cc;
   cc.helo_name = settings_.helo_name;
   cc.starttls = clear_text_retry ? StartTlsMode::Never : decision_.starttls;
+  cc.tls_already = target.implicit_tls;  // the handshake runs before the greeting (connected())
+  cc.credentials = target.credentials;
   cc.log_id = record_.session_id;
   session_ = std::make_unique<SmtpClientSession>(cc);
   attempted_connection_ = true;
@@ -274,6 +276,7 @@ void DeliveryAttempt::connected(bool ok, const std::string& error, const std::st
   record_.sending_ip = local_ip;
   state_ = State::Session;
   emitEvent(SessionEvent::Kind::Connected);
+  if (target_.implicit_tls) emit(StartTls{decision_, target_.mx_host});  // RFC 8314: TLS first
   emit(SetTimer{session_->currentTimeout()});
 }
 
@@ -314,7 +317,8 @@ void DeliveryAttempt::tlsDone(const TlsOutcomeInput& tls) {
     return;
   }
   if (seen.certificate == CertificateCheck::Verified) record_.verified_by = decision_.verify;
-  session_->tlsEstablished();
+  // With implicit TLS the session was created over TLS and awaits the greeting.
+  if (!target_.implicit_tls) session_->tlsEstablished();
   pumpSession();
 }
 
@@ -413,6 +417,7 @@ void DeliveryAttempt::pumpSession() {
                                                 : v.reason,
                                v.status, causeOf(v));
         }
+        if (ev->auth_failed) f = authenticationFailure(ev->reason);
         if (ev->requiretls_refusal != RequireTlsRefusal::None) {
           record_.requiretls_refusal = ev->requiretls_refusal;
           f = transientFailure(ev->reason, status::kRequireTls, FailureCause::RequireTls);

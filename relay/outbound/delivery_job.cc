@@ -102,8 +102,11 @@ void DeliveryJob::resolve() {
     uv_work_t work;
     DeliveryJob* job;
     NextHops hops;
+    ConfiguredNextHop next_hop;
   };
-  auto* w = new ResolveWork{{}, this, {}};
+  // The policy file may route the domain elsewhere (its next_hop).
+  ConfiguredNextHop next_hop = nextHopFor(ctx_.policies->match(domain_), ctx_.smarthost);
+  auto* w = new ResolveWork{{}, this, {}, std::move(next_hop)};
   w->work.data = w;
   uv_queue_work(
       ctx_.loop, &w->work,
@@ -116,8 +119,8 @@ void DeliveryJob::resolve() {
           auto data = self->ctx_.load_data(m.envelope->queue_id);
           if (data.ok()) m.data = std::make_shared<const std::string>(std::move(data.value()));
         }
-        work->hops = resolveNextHops(self->ctx_.smarthost, *self->ctx_.resolver, self->ctx_.mta_sts,
-                                     self->domain_, randomNumber);
+        work->hops = resolveNextHops(work->next_hop, *self->ctx_.resolver, self->ctx_.mta_sts, self->domain_,
+                                     randomNumber);
       },
       [](uv_work_t* req, int) {
         std::unique_ptr<ResolveWork> work(static_cast<ResolveWork*>(req->data));

@@ -35,7 +35,7 @@ using ClientTlsProvider = std::function<std::shared_ptr<TlsContext>(const TlsDec
 struct JobContext {
   uv_loop_t* loop = nullptr;
   AttemptSettings settings;
-  std::string smarthost;  // DeliveryConfig::smarthost; "" = MX delivery
+  ConfiguredNextHop smarthost;  // smarthostNextHop(DeliveryConfig); empty = MX delivery
   std::shared_ptr<const PolicySet> policies;
   ClientTlsProvider client_tls;
   dns::Resolver* resolver = nullptr;  // thread-safe; called on the thread pool

@@ -31,6 +31,10 @@ RecipientOutcome transientFailure(std::string reason, EnhancedStatus status, Fai
   return RecipientOutcome{RecipientVerdict::Retry, status.withClass(4), std::move(reason), cause};
 }
 
+RecipientOutcome authenticationFailure(std::string reason) {
+  return transientFailure(std::move(reason), status::kSystemConfig, FailureCause::Local);
+}
+
 RecipientOutcome permanentFailure(std::string reason, EnhancedStatus status, FailureCause cause) {
   return RecipientOutcome{RecipientVerdict::Fail, status.withClass(5), std::move(reason), cause};
 }

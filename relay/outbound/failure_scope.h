@@ -76,6 +76,11 @@ RecipientOutcome outcomeFromReply(const SmtpReply& reply);
 // A failure with no usable reply: always transient.
 RecipientOutcome transientFailure(std::string reason, EnhancedStatus status = status::kNoAnswer,
                                   FailureCause cause = FailureCause::Connection);
+// AUTH to a configured next hop failed or was impossible (no TLS, no AUTH
+// offered, credentials refused). Always soft, even after a 535: the fault is
+// in our configuration or at the smarthost, never in the message (Postfix:
+// smtp_sasl_auth_soft_bounce = yes).
+RecipientOutcome authenticationFailure(std::string reason);
 // Permanent local decisions (null MX, no such domain, expiry, a stage's refusal).
 RecipientOutcome permanentFailure(std::string reason, EnhancedStatus status,
                                   FailureCause cause = FailureCause::Local);

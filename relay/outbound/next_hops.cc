@@ -30,16 +30,33 @@ void lookUpTlsa(dns::Resolver& resolver, NextHops& hops) {
   }
 }
 
-void resolveSmarthost(const std::string& smarthost, dns::Resolver& resolver, NextHops& hops) {
-  auto hp = parseHostPort(smarthost, 25);
+JobTarget configuredTarget(const ConfiguredNextHop& next_hop, std::string host, std::string ip,
+                           uint16_t port) {
+  JobTarget t{std::move(host), std::move(ip), port};
+  t.smarthost = true;
+  t.implicit_tls = next_hop.implicit_tls;
+  t.tls_required = next_hop.tls_required || next_hop.implicit_tls || next_hop.credentials != nullptr;
+  t.verify_certificate = next_hop.verify_certificate;
+  t.credentials = next_hop.credentials;
+  return t;
+}
+
+bool implicitTls(NextHopTls mode, const std::string& host_port) {
+  if (mode != NextHopTls::Auto) return mode == NextHopTls::Implicit;
+  auto hp = parseHostPort(host_port, 25);
+  return hp.ok() && hp->port == 465;  // RFC 8314 §7.3: submissions
+}
+
+void resolveSmarthost(const ConfiguredNextHop& next_hop, dns::Resolver& resolver, NextHops& hops) {
+  auto hp = parseHostPort(next_hop.host_port, 25);
   if (!hp.ok()) {
     hops.terminal =
         transientFailure("bad smarthost: " + hp.error().message, status::kSystemConfig, FailureCause::Local);
     return;
   }
   if (IpAddress::parse(hp->host)) {
-    JobTarget t{hp->host, hp->host, hp->port};
-    t.smarthost = t.ip_literal = true;
+    JobTarget t = configuredTarget(next_hop, hp->host, hp->host, hp->port);
+    t.ip_literal = true;
     hops.targets.push_back(std::move(t));
     return;
   }
@@ -47,8 +64,8 @@ void resolveSmarthost(const std::string& smarthost, dns::Resolver& resolver, Nex
   hops.hosts.push_back({hp->host, addrs, std::nullopt});
   if (addrs.security != dns::Security::Bogus)
     for (const auto& ip : addrs.records) {
-      JobTarget t{hp->host, ip, hp->port, addrs.security, addrs.security};
-      t.smarthost = true;
+      JobTarget t = configuredTarget(next_hop, hp->host, ip, hp->port);
+      t.mx_security = t.address_security = addrs.security;
       hops.targets.push_back(std::move(t));
     }
   if (hops.targets.empty()) {
@@ -62,11 +79,33 @@ void resolveSmarthost(const std::string& smarthost, dns::Resolver& resolver, Nex
 
 }  // namespace
 
-NextHops resolveNextHops(const std::string& smarthost, dns::Resolver& resolver, MtaStsProvider* mta_sts,
+ConfiguredNextHop smarthostNextHop(const DeliveryConfig& delivery) {
+  ConfiguredNextHop hop;
+  hop.host_port = delivery.smarthost;
+  if (hop.empty()) return hop;
+  hop.implicit_tls = implicitTls(delivery.smarthost_tls, hop.host_port);
+  hop.credentials = delivery.smarthost_credentials;
+  // The file, not the loaded secret, decides: `policy explain` never reads it.
+  const bool authenticates = hop.credentials || !delivery.smarthost_auth_file.empty();
+  hop.tls_required = hop.implicit_tls || authenticates || delivery.smarthost_tls == NextHopTls::StartTls;
+  hop.verify_certificate = hop.tls_required && delivery.smarthost_verify;
+  return hop;
+}
+
+ConfiguredNextHop nextHopFor(const DomainPolicy& policy, const ConfiguredNextHop& smarthost) {
+  if (policy.next_hop.empty()) return smarthost;
+  ConfiguredNextHop hop;
+  hop.host_port = policy.next_hop;
+  hop.implicit_tls = implicitTls(policy.next_hop_tls, hop.host_port);
+  hop.tls_required = hop.implicit_tls || policy.next_hop_tls == NextHopTls::StartTls;
+  return hop;
+}
+
+NextHops resolveNextHops(const ConfiguredNextHop& next_hop, dns::Resolver& resolver, MtaStsProvider* mta_sts,
                          const std::string& domain, const std::function<uint32_t()>& random) {
   NextHops hops;
-  if (!smarthost.empty()) {
-    resolveSmarthost(smarthost, resolver, hops);
+  if (!next_hop.empty()) {
+    resolveSmarthost(next_hop, resolver, hops);
     return hops;
   }
   if (isAddressLiteral(domain)) {
@@ -163,6 +202,8 @@ DecisionInput decisionInputFor(const JobTarget& target, const std::string& domai
   in.hop.address_security = target.address_security;
   in.hop.smarthost = target.smarthost;
   in.hop.ip_literal = target.ip_literal;
+  in.hop.tls_required = target.tls_required;
+  in.hop.verify_required = target.tls_required && target.verify_certificate;
   in.tlsa = target.tlsa;
   in.sts = sts;
   in.policy_file = &policy;

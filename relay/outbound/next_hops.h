@@ -7,22 +7,45 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "dnssec/dns_answer.h"
+#include "policy/domain_policy.h"
 #include "policy/tls_policy.h"
 #include "policy/tls_report.h"
+#include "relay/config/config.h"  // DeliveryConfig
 #include "relay/mta_sts/mta_sts_provider.h"
 #include "relay/outbound/failure_scope.h"
+#include "relay/smtp/smtp_credentials.h"
 
 namespace tlsrelay {
 
 namespace dns {
 class Resolver;
 }
+
+// A next hop the operator configured instead of the MX records: [delivery]
+// smarthost for all mail, or a policy file's next_hop for its domains.
+struct ConfiguredNextHop {
+  std::string host_port;                               // "host:port" / "[ip]:port"; empty = MX delivery
+  bool implicit_tls = false;                           // TLS from the first byte (port 465)
+  bool tls_required = false;                           // TLS is mandatory whatever the policy files say
+  bool verify_certificate = false;                     // ...and the certificate is PKIX-checked
+  std::shared_ptr<const SmtpCredentials> credentials;  // AUTH after TLS; null = none
+  bool empty() const { return host_port.empty(); }
+};
+
+// [delivery] smarthost: implicit TLS on port 465 (smarthost_tls = "auto"), TLS
+// mandatory and PKIX-verified (smarthost_verify) when credentials are sent.
+ConfiguredNextHop smarthostNextHop(const DeliveryConfig& delivery);
+// Where mail for a domain goes: its policy file's next_hop, else `smarthost`
+// (which may be empty: MX delivery). A policy next hop gets TLS as its policy
+// file says; implicit TLS or next_hop_tls = "starttls" make it mandatory.
+ConfiguredNextHop nextHopFor(const DomainPolicy& policy, const ConfiguredNextHop& smarthost);
 
 struct JobTarget {
   std::string mx_host;
@@ -32,6 +55,11 @@ struct JobTarget {
   dns::Security address_security = dns::Security::Insecure;
   bool smarthost = false;
   bool ip_literal = false;
+  // From ConfiguredNextHop (configured next hops only).
+  bool implicit_tls = false;
+  bool tls_required = false;
+  bool verify_certificate = false;
+  std::shared_ptr<const SmtpCredentials> credentials;
   TlsaInput tlsa;  // _<port>._tcp.<mx_host>, looked up only when MX and address are secure
 };
 
@@ -52,11 +80,11 @@ struct NextHops {
   StsTrace sts_trace;
 };
 
-// `smarthost` ("host:port", "" = MX delivery) as in DeliveryConfig. A domain
+// `next_hop` empty = MX delivery. A domain
 // that is an address literal ("[192.0.2.9]", "[IPv6:2001:db8::1]") is its own
 // next hop on port 25 (RFC 5321 §4.1.3); nothing is looked up for it.
 // `random` shuffles MX hosts of equal preference. `mta_sts` may be null (off).
-NextHops resolveNextHops(const std::string& smarthost, dns::Resolver& resolver, MtaStsProvider* mta_sts,
+NextHops resolveNextHops(const ConfiguredNextHop& next_hop, dns::Resolver& resolver, MtaStsProvider* mta_sts,
                          const std::string& domain, const std::function<uint32_t()>& random);
 
 // The IP address of an address-literal domain ("[192.0.2.9]" -> "192.0.2.9",

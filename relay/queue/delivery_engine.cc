@@ -90,8 +90,12 @@ void DeliveryEngine::configure(std::shared_ptr<const DeliveryConfig> config,
 }
 
 std::string DeliveryEngine::destinationOf(const std::string& recipient, const MessageFlags& flags) const {
-  return destinationKey(domainOf(recipient), tlsClassOf(flags.requiretls, flags.tls_required_no),
-                        config_->smarthost);
+  // A domain its policy file routes (next_hop) is its own destination, not
+  // one of the smarthost's.
+  std::string domain = domainOf(recipient);
+  const bool own_route = !policies_->match(domain).next_hop.empty();
+  return destinationKey(domain, tlsClassOf(flags.requiretls, flags.tls_required_no),
+                        own_route ? std::string() : config_->smarthost);
 }
 
 void DeliveryEngine::enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data) {
@@ -180,7 +184,7 @@ void DeliveryEngine::startJob(const std::string& destination, std::vector<WorkIt
   ctx.settings.max_messages_per_connection = config_->max_messages_per_connection;
   ctx.settings.connect_timeout = config_->connect_timeout;
   ctx.settings.new_session_id = newSessionId;
-  ctx.smarthost = config_->smarthost;
+  ctx.smarthost = smarthostNextHop(*config_);
   ctx.policies = policies_;
   ctx.client_tls = [this](const TlsDecision& d) { return client_tls_->get(d); };
   ctx.resolver = resolver_;

@@ -1,8 +1,10 @@
 // Outbound SMTP client state machine; see smtp_client_session.h.
 #include "relay/smtp/smtp_client_session.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "relay/smtp/dot_stuffing.h"
 
@@ -25,6 +27,7 @@ constexpr StateInfo kStates[] = {
     {"helo", "sending HELO", seconds{300}},
     {"starttls", "sending STARTTLS", seconds{300}},
     {"tls-handshake", "performing the TLS handshake", seconds{300}},
+    {"auth", "authenticating", seconds{300}},
     {"ready", "idle between messages", seconds{0}},
     {"rset", "sending RSET", seconds{300}},
     {"mail", "sending MAIL FROM", seconds{300}},        // §4.5.3.2.2: 5 minutes
@@ -153,6 +156,9 @@ void SmtpClientSession::setStateFromPending() {
     case Expect::StartTls:
       enterState(State::StartTls);
       break;
+    case Expect::Auth:
+      enterState(State::Auth);
+      break;
     case Expect::Rset:
       enterState(State::Rset);
       break;
@@ -215,6 +221,9 @@ void SmtpClientSession::onReply(const SmtpReply& reply) {
       break;
     case Expect::StartTls:
       onStartTls(reply);
+      break;
+    case Expect::Auth:
+      onAuth(reply);
       break;
     case Expect::Rset:
       onRset(reply);
@@ -290,7 +299,90 @@ void SmtpClientSession::afterHello() {
     fail("STARTTLS is required but the server did not offer it", std::nullopt, /*starttls_missing=*/true);
     return;
   }
+  if (config_.credentials && !authenticated_) {
+    startAuth();
+    return;
+  }
   enterReady();
+}
+
+// RFC 4954. Credentials go only over TLS: Postfix's smtp_sasl_tls_security_options
+// allow plaintext mechanisms in clear by default; ours never does.
+void SmtpClientSession::startAuth() {
+  if (!tls_active_) {
+    failAuth("refusing to send AUTH credentials without TLS");
+    return;
+  }
+  const auto& offered = capabilities_.auth;
+  auto has = [&](std::string_view m) {
+    return std::find(offered.begin(), offered.end(), m) != offered.end();
+  };
+  if (offered.empty()) {
+    failAuth("the server does not offer AUTH");
+    return;
+  }
+  const SmtpCredentials& c = *config_.credentials;
+  if (has("PLAIN")) {
+    // RFC 4616: authzid NUL authcid NUL passwd, sent as the initial response.
+    std::string plain;
+    plain.reserve(c.username.size() + c.password.size() + 2);
+    plain += '\0';
+    plain += c.username;
+    plain += '\0';
+    plain += c.password;
+    send("AUTH PLAIN " + base64Encode(plain));
+    auth_step_ = AuthStep::PlainResponse;
+  } else if (has("LOGIN")) {
+    send("AUTH LOGIN");
+    auth_step_ = AuthStep::LoginUser;
+  } else {
+    std::string list;
+    for (const auto& m : offered) list += (list.empty() ? "" : " ") + m;
+    failAuth("no common AUTH mechanism (the server offers " + list + "; we speak PLAIN and LOGIN)");
+    return;
+  }
+  expect(Expect::Auth);
+  enterState(State::Auth);
+}
+
+void SmtpClientSession::onAuth(const SmtpReply& reply) {
+  if (reply.code == 235) {
+    authenticated_ = true;
+    auth_step_ = AuthStep::Done;
+    enterReady();
+    return;
+  }
+  if (reply.code == 334) {
+    const SmtpCredentials& c = *config_.credentials;
+    switch (auth_step_) {
+      case AuthStep::LoginUser:  // the server's prompt is "Username:"; its wording is not relied on
+        send(base64Encode(c.username));
+        auth_step_ = AuthStep::LoginPassword;
+        expect(Expect::Auth);
+        return;
+      case AuthStep::LoginPassword:
+        send(base64Encode(c.password));
+        auth_step_ = AuthStep::Done;
+        expect(Expect::Auth);
+        return;
+      default:
+        break;
+    }
+    send("*");  // RFC 4954 §4: cancel an exchange we cannot continue
+    expect(Expect::Auth);
+    auth_step_ = AuthStep::None;
+    return;
+  }
+  if (auth_step_ == AuthStep::None) {  // the reply to our "*"
+    failAuth("the server asked for more AUTH steps than the mechanism has", reply);
+    return;
+  }
+  failAuth("the server refused AUTH: " + reply.text(), reply);
+}
+
+void SmtpClientSession::failAuth(std::string reason, std::optional<SmtpReply> reply) {
+  fail(std::move(reason), std::move(reply));
+  events_.back().auth_failed = true;
 }
 
 void SmtpClientSession::onStartTls(const SmtpReply& reply) {

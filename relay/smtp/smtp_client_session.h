@@ -18,6 +18,7 @@
 #include "policy/tls_decision.h"
 #include "policy/tls_report.h"
 #include "relay/smtp/ehlo_capabilities.h"
+#include "relay/smtp/smtp_credentials.h"
 #include "relay/smtp/smtp_reply.h"
 
 namespace tlsrelay {
@@ -36,6 +37,9 @@ struct ClientSessionConfig {
   StartTlsMode starttls = StartTlsMode::Opportunistic;  // policy/tls_decision.h
   bool tls_already = false;  // implicit TLS (not used for MX delivery, but keep possible)
   std::string log_id;        // queue or connection id put on every log line
+  // When set, the session authenticates (AUTH PLAIN, else LOGIN) before the
+  // first Ready, and only over TLS: in clear it fails without sending them.
+  std::shared_ptr<const SmtpCredentials> credentials;
 };
 
 class SmtpClientSession {
@@ -46,6 +50,7 @@ class SmtpClientSession {
     Helo,
     StartTls,      // STARTTLS sent, waiting for 220
     TlsHandshake,  // adapter is running the handshake
+    Auth,          // AUTH sent, exchanging the SASL steps
     Ready,         // idle between messages
     Rset,
     Mail,
@@ -92,6 +97,10 @@ class SmtpClientSession {
     // `reply` is a local 450 4.7.10, and the caller tries the next MX and finally
     // retries. Nothing of the message was sent.
     RequireTlsRefusal requiretls_refusal = RequireTlsRefusal::None;
+    // Failed: authentication to the next hop failed or was impossible (no TLS,
+    // no AUTH offered, no common mechanism, credentials refused). A fault of
+    // our configuration or the hop, never of the message.
+    bool auth_failed = false;
   };
 
   // Data-block timeout of RFC 5321 §4.5.3.2.5 (3 minutes per TCP send): for the
@@ -119,13 +128,14 @@ class SmtpClientSession {
   // The server accepted EHLO or HELO at least once: it is up and speaks SMTP,
   // whatever TLS policy or the transaction make of the session afterwards.
   bool helloAccepted() const { return hello_accepted_; }
+  bool authenticated() const { return authenticated_; }
   const char* stateName() const;  // "sending RCPT TO"
   State state() const { return state_; }
 
  private:
   // What the next reply from the server answers. Kept as a queue because with
   // PIPELINING several commands are outstanding at once (RFC 2920 §3.1).
-  enum class Expect { Greeting, Ehlo, Helo, StartTls, Rset, Mail, Rcpt, Data, DataEnd, Quit };
+  enum class Expect { Greeting, Ehlo, Helo, StartTls, Auth, Rset, Mail, Rcpt, Data, DataEnd, Quit };
   struct Pending {
     Expect expect;
     size_t recipient = 0;  // Rcpt: index into the message's recipients
@@ -150,6 +160,9 @@ class SmtpClientSession {
   void onHelo(const SmtpReply& reply);
   void afterHello();
   void onStartTls(const SmtpReply& reply);
+  void startAuth();
+  void onAuth(const SmtpReply& reply);
+  void failAuth(std::string reason, std::optional<SmtpReply> reply = std::nullopt);
   void onRset(const SmtpReply& reply);
   void onMail(const SmtpReply& reply);
   void onRcpt(const SmtpReply& reply, size_t index);
@@ -179,6 +192,8 @@ class SmtpClientSession {
   bool tls_active_ = false;
   bool tried_starttls_ = false;
   bool hello_accepted_ = false;
+  bool authenticated_ = false;
+  enum class AuthStep { None, PlainResponse, LoginUser, LoginPassword, Done } auth_step_ = AuthStep::None;
   bool needs_rset_ = false;           // a MAIL transaction is open after a failed message
   bool quitting_ = false;             // quit() called: only the QUIT reply matters now
   std::unique_ptr<Transaction> txn_;  // the message in flight, if any

@@ -12,6 +12,7 @@
 #include "common/cidr.h"
 #include "common/log.h"
 #include "common/time_format.h"
+#include "common/wildcard.h"
 #include "message/address.h"
 #include "relay/smtp/smtp_command.h"
 
@@ -381,6 +382,20 @@ void SmtpServerSession::onMail(const std::string& argument) {
   reply("250 2.1.0 Ok");
 }
 
+// [server] / [[source]] allowed_sender_domains: a relay for an application's
+// own domains does not pass mail from anybody else's (boky/postfix
+// ALLOWED_SENDER_DOMAINS). Checked at RCPT, where it is known whether the
+// transaction relays at all.
+bool SmtpServerSession::senderDomainAllowed() const {
+  const auto& allowed = source_.allowed_sender_domains;
+  if (allowed.empty() || envelope_.mail_from.empty()) return true;
+  size_t at = envelope_.mail_from.rfind('@');
+  if (at == std::string::npos) return false;
+  std::string_view domain = std::string_view(envelope_.mail_from).substr(at + 1);
+  return std::any_of(allowed.begin(), allowed.end(),
+                     [&](const std::string& pattern) { return wildcardMatch(pattern, domain); });
+}
+
 void SmtpServerSession::onRcpt(const std::string& argument) {
   if (!inTransaction()) return replyError("503 5.5.1 Error: need MAIL command");
   auto path = smtp::parseRcptArgument(argument);
@@ -421,6 +436,9 @@ void SmtpServerSession::onRcpt(const std::string& argument) {
         "> takes TLS reports only in a transaction of its own; send the other recipients separately");
   // Never an open relay: only trusted sources or authenticated users may relay.
   if (!for_reports && !source_.relay && !authenticated_) return replyError("554 5.7.1 Relay access denied");
+  if (!for_reports && !senderDomainAllowed())
+    return reply("553 5.7.1 <" + sanitize(envelope_.mail_from, 100) +
+                 ">: sender domain not allowed to relay through this server");
   local_report_ = for_reports;
   if (!config_.accept_address_literals && isAddressLiteral(path->address)) {
     return reply("550 5.1.2 <" + sanitize(path->address, 100) +

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "message/envelope.h"
 #include "relay/smtp/smtp_server_data_reader.h"
@@ -25,6 +26,9 @@ struct SourcePolicy {  // evaluated per connection from CIDR rules by the adapte
   bool require_starttls = false;             // MAIL refused (530 5.7.0) until TLS
   bool require_starttls_before_auth = true;  // AUTH not advertised/refused before TLS
   bool allow_plaintext_auth = false;         // AUTH PLAIN/LOGIN over a clear connection
+  // Sender domains this client may relay mail from ("example.com",
+  // "*.example.com"); empty = any. The null sender (bounces) always may.
+  std::vector<std::string> allowed_sender_domains;
 };
 
 struct ServerSessionConfig {
@@ -122,6 +126,7 @@ class SmtpServerSession {
   void onHelo(bool extended, const std::string& argument);
   void onMail(const std::string& argument);
   void onRcpt(const std::string& argument);
+  bool senderDomainAllowed() const;
   void onData(const std::string& argument);
   void onStartTls(const std::string& argument);
   void onAuth(const std::string& argument);

@@ -133,7 +133,11 @@ std::unique_ptr<TlsEngine> TlsEngine::client(std::shared_ptr<TlsContext> ctx, co
   if (!verify_host.empty()) {
     X509_VERIFY_PARAM* param = SSL_get0_param(impl->ssl);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (X509_VERIFY_PARAM_set1_host(param, verify_host.c_str(), verify_host.size()) != 1) {
+    // A smarthost configured by address is checked against the certificate's
+    // IP SANs (RFC 6125 §1.7.2), the way a browser checks https://192.0.2.1/.
+    const bool ip = isIpLiteral(verify_host);
+    if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(param, verify_host.c_str())
+            : X509_VERIFY_PARAM_set1_host(param, verify_host.c_str(), verify_host.size())) != 1) {
       impl->fail("TLS setup failed", "invalid verification host name");
     }
   }

@@ -536,5 +536,34 @@ TEST(ReportingSection, MistakesAreRefusedWithTheirLine) {
   EXPECT_THAT(mustFail("[reporting]\nsend = \"yes\"\n"), HasSubstr("reporting.send"));
 }
 
+TEST(ConfigTest, SmarthostTlsAuthAndVerify) {
+  RelayConfig cfg = mustLoad(
+      "[delivery]\nsmarthost = \"smtp.example.net:587\"\nsmarthost_tls = \"starttls\"\n"
+      "smarthost_auth_file = \"/etc/tlsrelay/smarthost.auth\"\nsmarthost_verify = false\n");
+  EXPECT_EQ(cfg.delivery.smarthost_tls, NextHopTls::StartTls);
+  EXPECT_EQ(cfg.delivery.smarthost_auth_file, "/etc/tlsrelay/smarthost.auth");
+  EXPECT_FALSE(cfg.delivery.smarthost_verify);
+  EXPECT_EQ(cfg.delivery.smarthost_credentials, nullptr);  // read by loadRuntimeConfig, not here
+  EXPECT_EQ(mustLoad("").delivery.smarthost_tls, NextHopTls::Auto);
+  EXPECT_TRUE(mustLoad("").delivery.smarthost_verify);
+  EXPECT_THAT(mustFail("[delivery]\nsmarthost = \"a.example:25\"\nsmarthost_tls = \"ssl\"\n"),
+              HasSubstr("delivery.smarthost_tls"));
+  EXPECT_THAT(mustFail("[delivery]\nsmarthost_auth_file = \"/x\"\n"), HasSubstr("needs smarthost"));
+}
+
+TEST(ConfigTest, AllowedSenderDomainsGlobalAndPerSource) {
+  RelayConfig cfg = mustLoad(
+      "[server]\nallowed_sender_domains = [\"Example.COM\", \"*.apps.example.com\"]\n"
+      "[[source]]\ncidr = \"10.0.0.0/8\"\nrelay = true\nallowed_sender_domains = [\"partner.example\"]\n"
+      "[[source]]\ncidr = \"10.1.0.0/16\"\nrelay = true\n");
+  EXPECT_EQ(cfg.inbound.allowed_sender_domains,
+            (std::vector<std::string>{"example.com", "*.apps.example.com"}));
+  ASSERT_GE(cfg.inbound.sources.size(), 2u);
+  EXPECT_EQ(cfg.inbound.sources[0].allowed_sender_domains, std::vector<std::string>{"partner.example"});
+  EXPECT_FALSE(cfg.inbound.sources[1].allowed_sender_domains.has_value());
+  EXPECT_THAT(mustFail("[server]\nallowed_sender_domains = [\"bad domain\"]\n"),
+              HasSubstr("server.allowed_sender_domains"));
+}
+
 }  // namespace
 }  // namespace tlsrelay

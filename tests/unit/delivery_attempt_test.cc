@@ -29,7 +29,9 @@ struct FakeServer {
   bool certificate_verifies = true;  // PKIX chain and name
   bool dane_matches = false;         // a TLSA record matches the certificate
   bool requiretls_after_tls = false;
-  bool drops_after_data = false;                    // closes instead of answering the final dot
+  bool drops_after_data = false;  // closes instead of answering the final dot
+  std::string auth_offer;         // EHLO "AUTH <this>" (also in clear); "" = none
+  std::string auth_reply = "235 2.7.0 ok\r\n";
   std::map<std::string, std::string> rcpt_replies;  // address -> reply; default 250
 };
 
@@ -96,7 +98,8 @@ class Harness {
   // Everything the run did, for assertions.
   std::vector<std::string> connects;
   std::vector<Transaction> transactions;
-  std::vector<std::string> commands;  // "ip COMMAND" for every command line
+  std::vector<std::string> commands;    // "ip COMMAND" for every command line
+  std::vector<std::string> auth_lines;  // every AUTH command line, whole
   std::vector<A::HostHealth> health;
   std::vector<A::Outcome> outcomes;
   std::vector<A::StartTls> starttls;
@@ -254,9 +257,13 @@ class Harness {
         std::string caps = "250-mx\r\n250-PIPELINING\r\n";
         if (!tls_up_ && current_->offers_starttls) caps += "250-STARTTLS\r\n";
         if (tls_up_ && current_->requiretls_after_tls) caps += "250-REQUIRETLS\r\n";
+        if (!current_->auth_offer.empty()) caps += "250-AUTH " + current_->auth_offer + "\r\n";
         replies_ += caps + "250 8BITMIME\r\n";
       } else if (line == "STARTTLS") {
         replies_ += "220 2.0.0 go ahead\r\n";
+      } else if (line.rfind("AUTH ", 0) == 0) {
+        auth_lines.push_back(line);
+        replies_ += current_->auth_reply;
       } else if (line.rfind("MAIL FROM", 0) == 0) {
         transactions.push_back({ip_, line, {}, {}, tls_up_});
         replies_ += "250 2.1.0 ok\r\n";
@@ -706,6 +713,67 @@ TEST(DeliveryAttempt, SessionRecordsCarryTheSendingIpAndWhetherOnlyOurReportsRod
   ASSERT_FALSE(records.empty());
   for (const auto& r : records)
     EXPECT_FALSE(r->carries_own_reports) << "a session that also carried mail counts";
+}
+
+// --- configured next hops: implicit TLS and AUTH ---------------------------
+
+JobTarget& addSmarthost(Harness& h, FakeServer server, bool implicit) {
+  JobTarget& t = h.addHop("192.0.2.25", std::move(server));
+  t.smarthost = true;
+  t.implicit_tls = implicit;
+  t.tls_required = true;
+  t.verify_certificate = true;
+  t.credentials = std::make_shared<const SmtpCredentials>(SmtpCredentials{"relay", "pw"});
+  return t;
+}
+
+TEST(DeliveryAttempt, ImplicitTlsSmarthostHandshakesFirstThenAuthenticates) {
+  Harness h;
+  FakeServer smarthost;
+  smarthost.auth_offer = "PLAIN LOGIN";
+  addSmarthost(h, smarthost, /*implicit=*/true);
+  h.addMessage("Q1", {"a@example.test"});
+  h.run();
+  ASSERT_EQ(h.starttls.size(), 1u);
+  EXPECT_EQ(h.starttls[0].decision.starttls, StartTlsMode::Required);
+  EXPECT_EQ(h.starttls[0].decision.verify, VerifyMode::Pkix);  // floor of an authenticated hop
+  ASSERT_GE(h.commands.size(), 3u);
+  EXPECT_EQ(h.commands[0], "192.0.2.25 EHLO");
+  EXPECT_EQ(h.commands[1], "192.0.2.25 AUTH");  // no STARTTLS inside implicit TLS
+  EXPECT_EQ(h.auth_lines, (std::vector<std::string>{"AUTH PLAIN AHJlbGF5AHB3"}));
+  ASSERT_EQ(h.transactions.size(), 1u);
+  EXPECT_TRUE(h.transactions[0].over_tls);
+  EXPECT_EQ(h.finalOutcome("Q1", 0)->verdict, RecipientVerdict::Delivered);
+}
+
+TEST(DeliveryAttempt, RefusedSmarthostCredentialsDeferAsAConfigurationFault) {
+  Harness h;
+  FakeServer smarthost = withStartTls();
+  smarthost.auth_offer = "PLAIN";
+  smarthost.auth_reply = "535 5.7.8 Error: authentication failed\r\n";
+  addSmarthost(h, smarthost, /*implicit=*/false);
+  h.addMessage("Q1", {"a@example.test"});
+  h.run();
+  EXPECT_TRUE(h.transactions.empty());
+  auto outcome = h.finalOutcome("Q1", 0);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->verdict, RecipientVerdict::Retry) << "a 535 never bounces the message";
+  EXPECT_EQ(outcome->status, status::kSystemConfig);
+  EXPECT_NE(outcome->response.find("refused AUTH"), std::string::npos);
+  EXPECT_EQ(outcome->response.find("pw"), std::string::npos);
+}
+
+TEST(DeliveryAttempt, CredentialsNeverGoToASmarthostWithoutTls) {
+  Harness h;
+  FakeServer clear;  // offers AUTH, no STARTTLS
+  clear.auth_offer = "PLAIN LOGIN";
+  addSmarthost(h, clear, /*implicit=*/false);
+  h.policy().use_starttls = false;  // not even a policy file can turn TLS off here
+  h.addMessage("Q1", {"a@example.test"});
+  h.run();
+  EXPECT_TRUE(h.auth_lines.empty());
+  EXPECT_TRUE(h.transactions.empty());
+  EXPECT_EQ(h.finalOutcome("Q1", 0)->verdict, RecipientVerdict::Retry);
 }
 
 }  // namespace

@@ -299,5 +299,39 @@ TEST(ShippedPolicyFilesTest, EtcPolicyDirectoryLoads) {
   EXPECT_EQ(set->match("example.com").source, "policy.d/example.com.toml");
 }
 
+TEST(DomainPolicyTest, NextHopIsATransportMapEntry) {
+  DomainPolicy p = mustParse("domain = \"partner.example\"\nnext_hop = \"[192.0.2.7]:2525\"\n");
+  EXPECT_EQ(p.next_hop, "192.0.2.7:2525");
+  EXPECT_EQ(p.next_hop_tls, NextHopTls::Auto);
+  p = mustParse(
+      "domain = \"partner.example\"\nnext_hop = \"mx.partner.example\"\nnext_hop_tls = \"implicit\"\n");
+  EXPECT_EQ(p.next_hop, "mx.partner.example:25");
+  EXPECT_EQ(p.next_hop_tls, NextHopTls::Implicit);
+  EXPECT_EQ(mustParse("domain = \"partner.example\"\n").next_hop, "");
+
+  EXPECT_NE(mustFail("domain = \"x.example\"\nnext_hop = \"bad host:x\"\n").find("next_hop"),
+            std::string::npos);
+  EXPECT_NE(mustFail("domain = \"x.example\"\nnext_hop = \"a.example\"\nnext_hop_tls = \"ssl\"\n")
+                .find("next_hop_tls"),
+            std::string::npos);
+  EXPECT_NE(mustFail("domain = \"x.example\"\nnext_hop_tls = \"implicit\"\n").find("needs next_hop"),
+            std::string::npos);
+  EXPECT_NE(mustFail("domain = \"*\"\nnext_hop = \"a.example:25\"\n").find("smarthost"), std::string::npos);
+}
+
+TEST(DomainPolicyTest, NextHopIsInheritedAndCanBeUndone) {
+  PolicyFile parent = file(
+      "domain = \"*.partner.example\"\nnext_hop = \"gw.partner.example:587\"\n"
+      "next_hop_tls = \"starttls\"\n",
+      "wild.toml");
+  DomainPolicy wild = resolvePolicy(parent, builtinDefaultPolicy());
+  PolicyFile child = file("domain = \"direct.partner.example\"\nnext_hop = \"\"\n", "direct.toml");
+  EXPECT_EQ(resolvePolicy(child, wild).next_hop, "");
+  PolicyFile silent = file("domain = \"other.partner.example\"\nrequire_starttls = true\n", "other.toml");
+  DomainPolicy inherited = resolvePolicy(silent, wild);
+  EXPECT_EQ(inherited.next_hop, "gw.partner.example:587");
+  EXPECT_EQ(inherited.next_hop_tls, NextHopTls::StartTls);
+}
+
 }  // namespace
 }  // namespace tlsrelay

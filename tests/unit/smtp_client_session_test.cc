@@ -26,6 +26,7 @@ class Dialogue {
   explicit Dialogue(StartTlsMode mode = StartTlsMode::Opportunistic, bool byte_by_byte = false)
       : session_(ClientSessionConfig{"relay.example.test", mode, false, "test"}),
         byte_by_byte_(byte_by_byte) {}
+  explicit Dialogue(ClientSessionConfig config) : session_(std::move(config)), byte_by_byte_(false) {}
 
   // The server sends bytes; returns the kinds of the events that followed.
   std::vector<Kind> server(std::string_view bytes) {
@@ -790,6 +791,113 @@ TEST(TlsDecisionNames, EnumsHaveStableNames) {
   EXPECT_STREQ(toString(StartTlsMode::Required), "required");
   EXPECT_STREQ(toString(VerifyMode::None), "none");
   EXPECT_STREQ(toString(VerifyMode::Pkix), "pkix");
+}
+
+// --- AUTH to a smarthost (RFC 4954) ---------------------------------------
+
+ClientSessionConfig authConfig(StartTlsMode mode = StartTlsMode::Required, bool implicit = false) {
+  ClientSessionConfig c{"relay.example.test", mode, implicit, "test"};
+  c.credentials = std::make_shared<const SmtpCredentials>(SmtpCredentials{"relay", "s3cret:x"});
+  return c;
+}
+
+// Greeting, EHLO, STARTTLS, handshake, EHLO over TLS with `tls_ehlo`.
+void upToTlsEhlo(Dialogue& d, const char* tls_ehlo) {
+  d.server("220 smarthost ESMTP\r\n");
+  EXPECT_EQ(d.client(), "EHLO relay.example.test\r\n");
+  d.server("250-smarthost\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n");
+  EXPECT_EQ(d.client(), "STARTTLS\r\n");  // AUTH offered in clear is not taken up
+  d.server("220 go ahead\r\n");
+  d.s().tlsEstablished();
+  EXPECT_EQ(d.client(), "EHLO relay.example.test\r\n");
+  d.server(tls_ehlo);
+}
+
+TEST(SmtpClientSessionAuth, PlainOverTlsBeforeTheFirstMessage) {
+  Dialogue d(authConfig());
+  upToTlsEhlo(d, "250-smarthost\r\n250-PIPELINING\r\n250 AUTH LOGIN PLAIN\r\n");
+  EXPECT_EQ(d.s().state(), State::Auth);
+  // base64("\0relay\0s3cret:x"): the password may hold ':'.
+  EXPECT_EQ(d.client(), "AUTH PLAIN AHJlbGF5AHMzY3JldDp4\r\n");
+  EXPECT_FALSE(d.s().authenticated());
+  EXPECT_EQ(d.server("235 2.7.0 Authentication successful\r\n"), std::vector<Kind>{Kind::Ready});
+  EXPECT_TRUE(d.s().authenticated());
+  d.s().sendMessage(message({"a@example.test"}));
+  EXPECT_EQ(d.client(), "MAIL FROM:<alice@example.org>\r\nRCPT TO:<a@example.test>\r\nDATA\r\n");
+}
+
+TEST(SmtpClientSessionAuth, LoginWhenPlainIsNotOffered) {
+  Dialogue d(authConfig());
+  upToTlsEhlo(d, "250-smarthost\r\n250 AUTH=LOGIN\r\n");
+  EXPECT_EQ(d.client(), "AUTH LOGIN\r\n");
+  EXPECT_EQ(d.server("334 VXNlcm5hbWU6\r\n"), std::vector<Kind>{});
+  EXPECT_EQ(d.client(), "cmVsYXk=\r\n");  // "relay"
+  EXPECT_EQ(d.server("334 UGFzc3dvcmQ6\r\n"), std::vector<Kind>{});
+  EXPECT_EQ(d.client(), "czNjcmV0Ong=\r\n");  // "s3cret:x"
+  EXPECT_EQ(d.server("235 2.7.0 ok\r\n"), std::vector<Kind>{Kind::Ready});
+  EXPECT_TRUE(d.s().authenticated());
+}
+
+TEST(SmtpClientSessionAuth, NeverSendsCredentialsInClear) {
+  // Opportunistic on paper, a server that offers AUTH but no STARTTLS: nothing
+  // of the credentials may leave, the connection fails as an AUTH failure.
+  Dialogue d(authConfig(StartTlsMode::Opportunistic));
+  d.server("220 smarthost ESMTP\r\n");
+  d.client();
+  EXPECT_EQ(d.server("250-smarthost\r\n250 AUTH PLAIN LOGIN\r\n"), std::vector<Kind>{Kind::Failed});
+  EXPECT_EQ(d.client(), "");
+  EXPECT_TRUE(d.last().auth_failed);
+  EXPECT_NE(d.last().reason.find("without TLS"), std::string::npos);
+}
+
+TEST(SmtpClientSessionAuth, RefusedCredentialsFailTheConnectionWithoutTheSecret) {
+  Dialogue d(authConfig());
+  upToTlsEhlo(d, "250-smarthost\r\n250 AUTH PLAIN\r\n");
+  d.client();
+  EXPECT_EQ(d.server("535 5.7.8 Error: authentication failed\r\n"), std::vector<Kind>{Kind::Failed});
+  const Event& e = d.last();
+  EXPECT_TRUE(e.auth_failed);
+  ASSERT_TRUE(e.reply.has_value());
+  EXPECT_EQ(e.reply->code, 535);
+  EXPECT_EQ(e.reason.find("s3cret"), std::string::npos);
+  EXPECT_EQ(e.reason.find("AHJlbGF5"), std::string::npos);
+  EXPECT_FALSE(d.s().authenticated());
+}
+
+TEST(SmtpClientSessionAuth, NoAuthOfferedOrNoCommonMechanism) {
+  {
+    Dialogue d(authConfig());
+    upToTlsEhlo(d, "250-smarthost\r\n250 PIPELINING\r\n");
+    EXPECT_EQ(d.last().kind, Kind::Failed);
+    EXPECT_TRUE(d.last().auth_failed);
+    EXPECT_NE(d.last().reason.find("does not offer AUTH"), std::string::npos);
+  }
+  {
+    Dialogue d(authConfig());
+    upToTlsEhlo(d, "250-smarthost\r\n250 AUTH CRAM-MD5 XOAUTH2\r\n");
+    EXPECT_EQ(d.client(), "");
+    EXPECT_TRUE(d.last().auth_failed);
+    EXPECT_NE(d.last().reason.find("CRAM-MD5 XOAUTH2"), std::string::npos);
+  }
+}
+
+TEST(SmtpClientSessionAuth, UnexpectedChallengeIsCancelled) {
+  Dialogue d(authConfig());
+  upToTlsEhlo(d, "250-smarthost\r\n250 AUTH PLAIN\r\n");
+  d.client();
+  EXPECT_EQ(d.server("334 \r\n"), std::vector<Kind>{});  // PLAIN has no second step
+  EXPECT_EQ(d.client(), "*\r\n");
+  EXPECT_EQ(d.server("501 5.7.0 cancelled\r\n"), std::vector<Kind>{Kind::Failed});
+  EXPECT_TRUE(d.last().auth_failed);
+}
+
+TEST(SmtpClientSessionAuth, ImplicitTlsAuthenticatesAfterTheGreeting) {
+  Dialogue d(authConfig(StartTlsMode::Required, /*implicit=*/true));
+  d.server("220 smarthost ESMTP\r\n");
+  EXPECT_EQ(d.client(), "EHLO relay.example.test\r\n");
+  d.server("250-smarthost\r\n250 AUTH PLAIN\r\n");
+  EXPECT_EQ(d.client(), "AUTH PLAIN AHJlbGF5AHMzY3JldDp4\r\n");  // no STARTTLS inside TLS
+  EXPECT_EQ(d.server("235 ok\r\n"), std::vector<Kind>{Kind::Ready});
 }
 
 }  // namespace

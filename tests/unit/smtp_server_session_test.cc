@@ -978,5 +978,29 @@ TEST(SmtpServerSession, EhloResetsTransaction) {
   EXPECT_EQ(h.send("DATA\r\n"), "503 5.5.1 Error: need MAIL command\r\n");
 }
 
+TEST(SmtpServerSession, AllowedSenderDomainsLimitWhatIsRelayed) {
+  Harness h;
+  h.source.allowed_sender_domains = {"example.com", "*.apps.example.com"};
+  h.config.local_report_address = "tlsrpt@relay.test";
+  h.start();
+  h.session->takeOutput();
+  h.send("EHLO c\r\n");
+  h.send("MAIL FROM:<app@mail.other.test>\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<bob@example.org>\r\n"),
+            "553 5.7.1 <app@mail.other.test>: sender domain not allowed to relay through this server\r\n");
+  h.send("RSET\r\n");
+  h.send("MAIL FROM:<x@evil-example.com>\r\n");  // a suffix that is not a subdomain
+  EXPECT_EQ(h.send("RCPT TO:<bob@example.org>\r\n").substr(0, 3), "553");
+  h.send("RSET\r\n");
+  for (const char* sender : {"a@example.com", "a@EXAMPLE.com", "a@billing.apps.example.com", ""}) {
+    h.send("MAIL FROM:<" + std::string(sender) + ">\r\n");
+    EXPECT_EQ(h.send("RCPT TO:<bob@example.org>\r\n"), "250 2.1.5 Ok\r\n") << sender;
+    h.send("RSET\r\n");
+  }
+  // Reports for us are not relayed, so any sender may mail them.
+  h.send("MAIL FROM:<reporter@other.test>\r\n");
+  EXPECT_EQ(h.send("RCPT TO:<tlsrpt@relay.test>\r\n"), "250 2.1.5 Ok\r\n");
+}
+
 }  // namespace
 }  // namespace tlsrelay
