@@ -63,10 +63,12 @@ AnswerT CachingResolver::lookup(Kind kind, const std::string& name, Lookup&& ask
         AnswerT answer = std::get<AnswerT>(it->second.answer);
         // Hand out the remaining lifetime, as a resolver cache does.
         answer.ttl = static_cast<uint32_t>(it->second.expires_at - now);
+        ++hits_;
         return answer;
       }
       entries_.erase(it);
     }
+    ++misses_;
   }
   AnswerT answer = ask_inner(*normalized);
   const int64_t keep = lifetime(answer);
@@ -76,6 +78,11 @@ AnswerT CachingResolver::lookup(Kind kind, const std::string& name, Lookup&& ask
     insertLocked(std::move(key), Entry{answer, now, now + keep}, now);
   }
   return answer;
+}
+
+CachingResolver::Stats CachingResolver::stats() const {
+  std::lock_guard lock(mutex_);
+  return {hits_, misses_};
 }
 
 void CachingResolver::insertLocked(Key key, Entry entry, int64_t now) {

@@ -35,6 +35,11 @@ class CachingResolver : public Resolver {
   TlsaAnswer lookupTlsa(const std::string& name) override;
 
   size_t size() const;  // entries currently held (expired ones included until purged)
+  struct Stats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;  // asked the inner resolver
+  };
+  Stats stats() const;
 
  private:
   enum class Kind { Mx, Addresses, Txt, Tlsa };
@@ -58,6 +63,7 @@ class CachingResolver : public Resolver {
   CachePolicy policy_;
   mutable std::mutex mutex_;
   std::map<Key, Entry> entries_;
+  uint64_t hits_ = 0, misses_ = 0;  // under mutex_
 };
 
 }  // namespace tlsrelay::dns

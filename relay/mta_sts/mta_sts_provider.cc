@@ -3,6 +3,7 @@
 #include "relay/mta_sts/mta_sts_provider.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <ctime>
 #include <map>
@@ -67,6 +68,20 @@ class Provider : public MtaStsProvider {
   StsInput lookup(const std::string& domain_in, StsTrace* trace) override {
     StsTrace scratch;
     StsTrace& tr = trace ? *trace : scratch;
+    StsInput result = lookupTraced(domain_in, tr);
+    if (tr.fetched)
+      fetches_.fetch_add(1, std::memory_order_relaxed);
+    else if (result.from_cache)
+      hits_.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+
+  CacheStats cacheStats() const override {
+    return {hits_.load(std::memory_order_relaxed), fetches_.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  StsInput lookupTraced(const std::string& domain_in, StsTrace& tr) {
     const std::string domain = normalizeDomain(domain_in);
     if (!config_.enabled) return failure(StsStatus::NoPolicy, "MTA-STS disabled");
     if (std::find(config_.exempt.begin(), config_.exempt.end(), domain) != config_.exempt.end()) {
@@ -132,7 +147,6 @@ class Provider : public MtaStsProvider {
     return failure(outcome->status, outcome->why);
   }
 
- private:
   // Within refresh_before of expiry, but not before half the policy's life has
   // passed, so a max_age shorter than refresh_before cannot cause a fetch per lookup.
   bool needsRefresh(const StsCacheEntry& e, int64_t now) const {
@@ -223,6 +237,7 @@ class Provider : public MtaStsProvider {
   std::function<int64_t()> clock_;
   std::unique_ptr<StsFetcher> fetcher_;
   StsCache cache_;
+  std::atomic<uint64_t> hits_{0}, fetches_{0};
   std::mutex flights_mutex_;
   std::map<std::string, std::shared_ptr<Flight>> flights_;
 };

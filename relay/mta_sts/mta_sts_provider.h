@@ -37,6 +37,12 @@ class MtaStsProvider {
   virtual ~MtaStsProvider() = default;
   // Thread-safe, BLOCKING. `trace` (optional) receives the steps taken.
   virtual StsInput lookup(const std::string& domain, StsTrace* trace = nullptr) = 0;
+  // Lookups answered by a cached policy without a fetch, and fetches made (for /metrics).
+  struct CacheStats {
+    uint64_t hits = 0;
+    uint64_t fetches = 0;
+  };
+  virtual CacheStats cacheStats() const { return {}; }
 };
 
 class StsFetcher;  // relay/mta_sts_fetcher.h

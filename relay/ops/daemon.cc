@@ -11,6 +11,7 @@
 #include "dkim/resolver_key_source.h"
 #include "dkim/signing_stage.h"
 #include "dkim/verification_stage.h"
+#include "dnssec/caching_resolver.h"
 #include "dnssec/resolver.h"
 #include "policy/domain_policy.h"
 #include "relay/inbound/inbound_server.h"
@@ -20,6 +21,7 @@
 #include "relay/mta_sts/mta_sts_refresher.h"
 #include "relay/ops/control_socket.h"
 #include "relay/ops/dkim_setup.h"
+#include "relay/ops/metrics_page.h"
 #include "relay/ops/report_service.h"
 #include "relay/ops/resolver_setup.h"
 #include "relay/ops/runtime_config.h"
@@ -28,6 +30,7 @@
 #include "relay/queue/spool_committer.h"
 #include "relay/tls/tls_context.h"
 #include "reporting/accounting_log.h"
+#include "reporting/delivery_metrics.h"
 #include "reporting/observer_queue.h"
 #include "reporting/open_report_store.h"
 #include "reporting/report_store.h"
@@ -50,6 +53,10 @@ struct Daemon {
   std::unique_ptr<TlsSessionCounter> session_counter;
   std::unique_ptr<MtaStsProvider> mta_sts;
   std::unique_ptr<MtaStsRefresher> sts_refresher;
+  DeliveryMetrics delivery_metrics;
+  LabelledCounter received{"tlsrelay_messages_received_total",
+                           "Messages accepted into the spool (answered 250), TLS reports for us excluded",
+                           {}};
   std::unique_ptr<ObserverQueue> events;  // after the observers: stopped before they go
   std::unique_ptr<dkim::ResolverKeySource> dkim_keys;
   std::shared_ptr<dkim::VerificationStage> dkim_verify;
@@ -71,6 +78,20 @@ struct Daemon {
     s->config = std::shared_ptr<const InboundConfig>(runtime.relay, &runtime.relay->inbound);
     s->server_tls = runtime.server_tls;
     s->users = runtime.users;
+    return s;
+  }
+
+  MetricsSources metricsSources() const {
+    MetricsSources s;
+    s.delivery = &delivery_metrics;
+    s.engine = engine.get();
+    s.inbound = inbound.get();
+    s.received = &received;
+    s.dns = dynamic_cast<const dns::CachingResolver*>(resolver.get());
+    s.mta_sts = mta_sts.get();
+    s.dkim = dkim_sign.get();
+    s.reports = reports.get();
+    s.now = [] { return static_cast<int64_t>(::time(nullptr)); };
     return s;
   }
 
@@ -170,7 +191,8 @@ int runServe(const std::string& config_path) {
   d.resolver = std::move(resolver.value());
   d.mta_sts = makeConfiguredMtaSts(cfg.mta_sts, d.resolver.get(), unix_now);
 
-  std::vector<DeliveryObserver*> observers;
+  d.received.add({}, 0);  // present from the first scrape
+  std::vector<DeliveryObserver*> observers{&d.delivery_metrics};
   {
     // Every attempt's TLS outcome, for the daily TLS reports (RFC 8460).
     std::string dir = cfg.spool_directory + "/tls-results";
@@ -228,6 +250,7 @@ int runServe(const std::string& config_path) {
   d.inbound = std::make_unique<InboundServer>(
       d.loop, d.committer.get(),
       [&d](std::shared_ptr<Envelope> env, std::shared_ptr<const std::string> data) {
+        d.received.add({});
         d.engine->enqueue(env, data);
       });
   auto listening = d.inbound->listen(d.inboundSettings());

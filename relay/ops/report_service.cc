@@ -162,6 +162,7 @@ std::vector<ReportSendLine> ReportService::runPass(const Pass& pass) {
         row.day, row.policy_domain,
         dispatchReport(deps, pass.settings.sender, pass.settings.dispatch, row.day, row.policy_domain)};
     const DispatchOutcome& o = line.outcome;
+    if (o.result != DispatchResult::NotOurs) sent_.add({toString(o.result)});
     std::string reached;
     for (const std::string& r : o.reached) reached += (reached.empty() ? "" : " ") + r;
     if (o.result == DispatchResult::Failed)
@@ -180,6 +181,10 @@ std::vector<ReportSendLine> ReportService::runPass(const Pass& pass) {
   return lines;
 }
 
+std::vector<MetricFamily> ReportService::metricFamilies() const {
+  return {sent_.snapshot(), received_.snapshot()};
+}
+
 void ReportService::ingest(std::shared_ptr<const std::string> message,
                            std::function<void(IngestOutcome)> done) {
   struct Work {
@@ -190,9 +195,10 @@ void ReportService::ingest(std::shared_ptr<const std::string> message,
     int64_t now;
     IngestOutcome outcome;
     std::function<void(IngestOutcome)> done;
+    LabelledCounter* received;
   };
-  auto* w =
-      new Work{{}, store_, std::move(message), settings_.malformed_directory, clock_(), {}, std::move(done)};
+  auto* w = new Work{{},       store_, std::move(message), settings_.malformed_directory,
+                     clock_(), {},     std::move(done),    &received_};
   w->req.data = w;
   uv_queue_work(
       loop_, &w->req,
@@ -203,6 +209,7 @@ void ReportService::ingest(std::shared_ptr<const std::string> message,
       [](uv_work_t* req, int) {
         std::unique_ptr<Work> w(static_cast<Work*>(req->data));
         const IngestOutcome& o = w->outcome;
+        w->received->add({toString(o.kind)});
         if (o.kind == IngestOutcome::Kind::Malformed)
           log::warn("reporting", "received a TLS report we cannot read",
                     {{"error", o.error}, {"kept_as", o.kept_as}});

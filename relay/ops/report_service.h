@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metric_family.h"
 #include "dnssec/resolver.h"
 #include "relay/config/reporting_section.h"
 #include "relay/queue/local_submission.h"
@@ -73,6 +74,8 @@ class ReportService {
   // the message must still be answered.
   void ingest(std::shared_ptr<const std::string> message, std::function<void(IngestOutcome)> done);
   int64_t now() const { return clock_(); }
+  // Reports sent (each pass's outcome per report) and received, for /metrics.
+  std::vector<MetricFamily> metricFamilies() const;
 
  private:
   struct PendingMail;
@@ -99,6 +102,13 @@ class ReportService {
   std::mutex mutex_;  // guards stopping_ and queued_ against the worker thread
   bool stopping_ = false;
   std::deque<std::shared_ptr<PendingMail>> queued_;
+
+  LabelledCounter sent_{"tlsrelay_tls_reports_sent_total",
+                        "Daily TLS reports by dispatch result (sent, partly sent, failed, nothing to send)",
+                        {"result"}};
+  LabelledCounter received_{"tlsrelay_tls_reports_received_total",
+                            "TLS reports others sent us, by what became of them",
+                            {"result"}};
 };
 
 // The control socket's "report-send [DAY]": a pass now over DAY (default:

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 #include <random>
+#include <unordered_map>
 
 #include "common/ascii.h"
 #include "common/log.h"
@@ -96,6 +97,35 @@ std::string DeliveryEngine::destinationOf(const std::string& recipient, const Me
   const bool own_route = !policies_->match(domain).next_hop.empty();
   return destinationKey(domain, tlsClassOf(flags.requiretls, flags.tls_required_no),
                         own_route ? std::string() : config_->smarthost);
+}
+
+std::vector<DeliveryEngine::DestinationSummary> DeliveryEngine::queueSummary() const {
+  std::unordered_map<std::string, DestinationSummary> by_key;
+  std::vector<const DestinationSummary*> counted;  // a message counts once per destination
+  for (const auto& [id, entry] : messages_) {
+    const Envelope& env = *entry.envelope;
+    counted.clear();
+    for (const auto& r : env.recipients) {
+      if (r.state != RecipientState::Pending) continue;
+      DestinationSummary& d = by_key[destinationOf(r.address, env.flags)];
+      ++d.recipients;
+      if (std::find(counted.begin(), counted.end(), &d) != counted.end()) continue;
+      counted.push_back(&d);
+      ++d.messages;
+      if (d.oldest_received == 0 || env.received_at < d.oldest_received) d.oldest_received = env.received_at;
+    }
+  }
+  std::vector<DestinationSummary> out;
+  out.reserve(by_key.size());
+  for (auto& [key, d] : by_key) {
+    d.destination = key;
+    d.connections = queues_.activeConnections(key);
+    out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(), [](const DestinationSummary& a, const DestinationSummary& b) {
+    return a.destination < b.destination;
+  });
+  return out;
 }
 
 void DeliveryEngine::enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data) {

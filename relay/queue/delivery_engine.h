@@ -59,6 +59,15 @@ class DeliveryEngine {
   void drain(std::function<void()> done);       // start nothing new; `done` when active runs end
   size_t queuedMessages() const { return messages_.size(); }
   size_t activeJobs() const { return active_jobs_; }
+  // What is queued per destination (queue key), for /metrics and the web view.
+  struct DestinationSummary {
+    std::string destination;
+    size_t messages = 0;          // messages with a pending recipient there
+    size_t recipients = 0;        // pending recipients there
+    int64_t oldest_received = 0;  // unix seconds of the oldest such message
+    uint32_t connections = 0;     // open delivery connections
+  };
+  std::vector<DestinationSummary> queueSummary() const;
   // Destinations and hosts with connection failures on record (queue list).
   std::vector<DestinationHealth::State> health() const;
   const MessagePipeline& pipeline() const { return *pipeline_; }
