@@ -18,6 +18,7 @@
 #include "reporting/report_dispatch.h"
 #include "reporting/report_ingest.h"
 #include "reporting/report_reader.h"
+#include "reporting/report_summary_json.h"
 
 namespace tlsrelay {
 namespace {
@@ -48,19 +49,8 @@ int runList(const Opened& o, const ReportCommandArgs& a) {
     return 1;
   }
   if (a.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const DaySummary& s : *rows) {
-      nlohmann::json j = {{"day", s.day},
-                          {"policy-domain", s.policy_domain},
-                          {"successful-sessions", s.successful},
-                          {"failed-sessions", s.failed},
-                          {"report", s.report ? toString(s.report->state) : "pending"}};
-      if (s.report && !s.report->node.empty()) j["node"] = s.report->node;
-      if (s.report && !s.report->report_id.empty()) j["report-id"] = s.report->report_id;
-      if (s.report && !s.report->last_error.empty()) j["last-error"] = s.report->last_error;
-      out.push_back(std::move(j));
-    }
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << daySummariesJson(*rows).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
   if (rows->empty()) std::cout << "no TLS sessions counted in the last " << a.days << " days\n";
@@ -179,15 +169,8 @@ int runReceived(const Opened& o, const ReportCommandArgs& a) {
     return 1;
   }
   if (a.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const ReceivedSummary& s : *rows)
-      out.push_back({{"day", s.day},
-                     {"organization-name", s.organization_name},
-                     {"policy-domain", s.policy_domain},
-                     {"successful-sessions", s.successful},
-                     {"failed-sessions", s.failed},
-                     {"reports", s.reports}});
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << receivedSummariesJson(*rows).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
   if (rows->empty()) std::cout << "no TLS reports received\n";
