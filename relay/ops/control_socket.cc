@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "relay/ops/admin_api.h"
 #include "relay/queue/delivery_engine.h"
 
 namespace tlsrelay {
@@ -120,14 +121,8 @@ void ControlSocket::execute(const std::string& line, Reply reply) {
 std::string ControlSocket::executeBuiltIn(const std::string& verb, const std::string& arg) {
   if (verb == "health") {
     // Read-only and polled by `queue list`: not worth a log line.
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& st : engine_->health())
-      out.push_back({{"name", st.name},
-                     {"kind", st.host ? "host" : "destination"},
-                     {"failures", st.failures},
-                     {"backoff_until", st.until},
-                     {"last_error", st.last_error}});
-    return "ok " + out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return "ok " +
+           healthJson(engine_->health()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   log::info("control", "operator command", {{"command", verb}, {"id", arg}});
   if (verb == "flush") {

@@ -128,6 +128,11 @@ std::vector<DeliveryEngine::DestinationSummary> DeliveryEngine::queueSummary() c
   return out;
 }
 
+std::shared_ptr<const Envelope> DeliveryEngine::findMessage(const std::string& id) const {
+  auto it = messages_.find(id);
+  return it == messages_.end() ? nullptr : it->second.envelope;
+}
+
 void DeliveryEngine::enqueue(std::shared_ptr<Envelope> envelope, std::shared_ptr<const std::string> data) {
   std::string id = envelope->queue_id;
   Entry& e = messages_[id];

@@ -68,6 +68,8 @@ class DeliveryEngine {
     uint32_t connections = 0;     // open delivery connections
   };
   std::vector<DestinationSummary> queueSummary() const;
+  // One queued message (null when it is not in the queue).
+  std::shared_ptr<const Envelope> findMessage(const std::string& id) const;
   // Destinations and hosts with connection failures on record (queue list).
   std::vector<DestinationHealth::State> health() const;
   const MessagePipeline& pipeline() const { return *pipeline_; }
