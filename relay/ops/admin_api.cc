@@ -4,7 +4,6 @@
 #include <map>
 
 namespace tlsrelay {
-namespace {
 
 const char* stateName(RecipientState s) {
   switch (s) {
@@ -17,8 +16,6 @@ const char* stateName(RecipientState s) {
   }
   return "pending";
 }
-
-}  // namespace
 
 nlohmann::json healthJson(const std::vector<DestinationHealth::State>& states) {
   nlohmann::json out = nlohmann::json::array();

@@ -13,6 +13,8 @@
 
 namespace tlsrelay {
 
+const char* stateName(RecipientState state);  // "pending", "delivered", "failed"
+
 // Destinations and hosts with connection failures on record.
 nlohmann::json healthJson(const std::vector<DestinationHealth::State>& states);
 // {"messages": N, "destinations": [{destination, messages, recipients,

@@ -16,6 +16,7 @@
 #include "dnssec/dnssec_validator.h"
 #include "relay/inbound/users_file.h"
 #include "relay/mta_sts/mta_sts_cli.h"
+#include "relay/ops/admin_api.h"
 #include "relay/ops/control_socket.h"
 #include "relay/ops/daemon.h"
 #include "relay/ops/dkim_cli.h"
@@ -27,18 +28,6 @@
 
 namespace tlsrelay {
 namespace {
-
-const char* stateName(RecipientState s) {
-  switch (s) {
-    case RecipientState::Pending:
-      return "pending";
-    case RecipientState::Delivered:
-      return "delivered";
-    case RecipientState::Failed:
-      return "failed";
-  }
-  return "pending";
-}
 
 // An envelope time of 0 means "as soon as possible".
 std::string isoTime(int64_t t) {
