@@ -109,6 +109,10 @@ void ControlSocket::execute(const std::string& line, Reply reply) {
   auto space = line.find(' ');
   std::string verb = line.substr(0, space);
   std::string arg = space == std::string::npos ? "" : line.substr(space + 1);
+  if (draining_ && verb != "status" && verb != "health") {
+    reply("error the daemon is draining (shutting down); '" + verb + "' refused");
+    return;
+  }
   auto added = commands_.find(verb);
   if (added == commands_.end()) {
     reply(executeBuiltIn(verb, arg));
@@ -119,6 +123,10 @@ void ControlSocket::execute(const std::string& line, Reply reply) {
 }
 
 std::string ControlSocket::executeBuiltIn(const std::string& verb, const std::string& arg) {
+  if (verb == "status") {
+    if (!status_source_) return "error status unavailable";
+    return "ok " + encodeDaemonStatus(status_source_());
+  }
   if (verb == "health") {
     // Read-only and polled by `queue list`: not worth a log line.
     return "ok " +
@@ -136,9 +144,15 @@ std::string ControlSocket::executeBuiltIn(const std::string& verb, const std::st
   return "error unknown command '" + verb + "'";
 }
 
-Result<std::string> ControlSocket::send(const std::string& path, const std::string& command) {
+Result<std::string> ControlSocket::send(const std::string& path, const std::string& command,
+                                        int timeout_seconds) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return makeError(std::string("socket: ") + std::strerror(errno));
+  if (timeout_seconds > 0) {
+    timeval tv{timeout_seconds, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
@@ -161,6 +175,9 @@ Result<std::string> ControlSocket::send(const std::string& path, const std::stri
   ssize_t n;
   while ((n = ::read(fd, buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
   ::close(fd);
+  if (n < 0 && timeout_seconds > 0)
+    return makeError("the daemon at " + path + " did not answer within " + std::to_string(timeout_seconds) +
+                     "s");
   while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
   return reply;
 }
