@@ -17,13 +17,17 @@
 #include "relay/inbound/users_file.h"
 #include "relay/mta_sts/mta_sts_cli.h"
 #include "relay/ops/admin_api.h"
+#include "relay/ops/cert_cli.h"
+#include "relay/ops/config_cli.h"
 #include "relay/ops/control_socket.h"
 #include "relay/ops/daemon.h"
 #include "relay/ops/dkim_cli.h"
 #include "relay/ops/dkim_setup.h"
+#include "relay/ops/gateway_relay_check.h"
 #include "relay/ops/policy_explain_cli.h"
 #include "relay/ops/report_cli.h"
 #include "relay/ops/runtime_config.h"
+#include "relay/ops/status_cli.h"
 #include "relay/queue/spool.h"
 
 namespace tlsrelay {
@@ -66,6 +70,8 @@ int checkConfig(const std::string& path) {
     if (std::string problem = keyFilePermissionProblem(delivery.smarthost_auth_file); !problem.empty())
       std::cout << "  warning: " << problem << "\n";
   }
+  for (const std::string& warning : gatewayRelayWarningsForHost(rc->relay->inbound.sources))
+    std::cout << "  warning: " << warning << "\n";
   const ReportingConfig& reporting = rc->relay->reporting;
   if (reporting.enabled && reporting.send) {
     std::vector<dkim::SigningEntry> rules;
@@ -185,6 +191,22 @@ int queueCommand(const std::string& config_path, const std::string& command) {
   return reply->rfind("ok", 0) == 0 ? 0 : 1;
 }
 
+// The daemon answers "ok" and the exposition text on the following lines.
+int printMetrics(const std::string& config_path) {
+  auto cfg = loadRelayConfig(config_path);
+  if (!cfg.ok()) {
+    std::cerr << cfg.error().message << "\n";
+    return 1;
+  }
+  auto reply = ControlSocket::send(cfg->spool_directory + "/control.sock", "metrics");
+  if (!reply.ok() || reply->rfind("ok\n", 0) != 0) {
+    std::cerr << (reply.ok() ? *reply : reply.error().message) << "\n";
+    return 1;
+  }
+  std::cout << reply->substr(3) << "\n";
+  return 0;
+}
+
 std::string readPassword(const std::string& password_file) {
   std::string password;
   if (!password_file.empty()) {
@@ -287,8 +309,18 @@ int runCli(int argc, char** argv) {
   auto* sts_clear = sts_cache->add_subcommand("clear", "forget one cached policy, or all of them");
   sts_clear->add_option("domain", domain, "domain (default: all)");
 
+  auto* metrics = app.add_subcommand(
+      "metrics", "print the running relay's metrics (Prometheus text, as /metrics serves)");
+  auto* status =
+      app.add_subcommand("status", "ask the running daemon how it is (exit 1: it does not answer)");
+  int status_timeout = 10;
+  status->add_flag("--json", json, "print JSON");
+  status->add_option("--timeout", status_timeout, "seconds to wait for the answer (default 10)");
+
   DkimCommands dkim(app);
   ReportCommands report(app);
+  CertCommands cert(app);
+  ConfigCommands config(app);
 
   try {
     app.parse(argc, argv);
@@ -304,6 +336,10 @@ int runCli(int argc, char** argv) {
   if (qbounce->parsed()) return queueCommand(config_path, "bounce " + queue_id);
   if (dkim.parsed()) return dkim.run(config_path);
   if (report.parsed()) return report.run(config_path);
+  if (status->parsed()) return runStatus(config_path, json, status_timeout);
+  if (metrics->parsed()) return printMetrics(config_path);
+  if (cert.parsed()) return cert.run();
+  if (config.parsed()) return config.run();
   if (uadd->parsed()) return userAdd(config_path, users_file, user_name, password_file);
   if (explain->parsed() || sts_list->parsed() || sts_clear->parsed()) {
     auto cfg = loadRelayConfig(config_path);

@@ -68,6 +68,28 @@ struct Daemon {
   uv_signal_t sighup{}, sigterm{}, sigint{};
   uv_timer_t drain_timer{};
   bool stopping = false;
+  int64_t started_at = static_cast<int64_t>(::time(nullptr));
+
+  // The control socket's "status" answer.
+  DaemonStatus status() const {
+    DaemonStatus s;
+    s.state = stopping ? DaemonStatus::State::Draining : DaemonStatus::State::Running;
+    s.pid = ::getpid();
+    s.started_at = started_at;
+    s.now = static_cast<int64_t>(::time(nullptr));
+    s.hostname = runtime.relay->hostname;
+    s.config_file = runtime.relay->source_file;
+    s.queued_messages = engine->queuedMessages();
+    if (!stopping) {  // a draining daemon accepts no connections
+      for (const auto& address : inbound->boundAddresses()) {
+        std::string tls = "starttls";
+        for (const auto& l : runtime.relay->inbound.listeners)
+          if (l.address == address && l.tls == ListenerConfig::Tls::Implicit) tls = "implicit";
+        s.listeners.push_back({address, tls});
+      }
+    }
+    return s;
+  }
 
   std::shared_ptr<const DeliveryConfig> deliveryConfig() const {
     return std::shared_ptr<const DeliveryConfig>(runtime.relay, &runtime.relay->delivery);
@@ -129,7 +151,7 @@ struct Daemon {
     stopping = true;
     log::info("daemon", "draining: no new connections; finishing active sessions and deliveries");
     inbound->stopAccepting();
-    control->close();
+    control->setDraining();  // still answers "status"; closed when the loop ends
     if (sts_refresher) sts_refresher->stop();
     if (reports)
       reports->stop();  // before the drain: a report mail it still waits for is refused, retried later
@@ -262,6 +284,7 @@ int runServe(const std::string& config_path) {
   auto control_ok = d.control->listen();
   if (!control_ok.ok())
     log::warn("control", "control socket unavailable", {{"error", control_ok.error().message}});
+  d.control->setStatusSource([&d] { return d.status(); });
 
   if (d.report_store) {
     d.reports = std::make_unique<ReportService>(
@@ -281,6 +304,10 @@ int runServe(const std::string& config_path) {
     });
   }
 
+  d.control->addCommand("metrics", [&d](const std::string&, ControlSocket::Reply reply) {
+    reply("ok\n" + renderMetrics(d.metricsSources()));
+  });
+
   for (auto& env : recovery.messages) d.engine->enqueue(std::make_shared<Envelope>(std::move(env)), nullptr);
 
   uv_signal_init(d.loop, &d.sighup);
@@ -297,6 +324,7 @@ int runServe(const std::string& config_path) {
 
   log::info("daemon", "tlsrelay started", {{"config", cfg.source_file}, {"hostname", cfg.hostname}});
   uv_run(d.loop, UV_RUN_DEFAULT);
+  d.control->close();
   if (d.reports && d.reports->busy()) {
     // A report pass outlived the drain (a slow HTTPS rua): its thread still
     // uses the store and the resolver. Its report stays claimed until the
