@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev git
   libuv1-dev libssl-dev libldns-dev ldnsutils libcurl4-openssl-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libcrypt-dev
-  libsqlite3-dev libpq-dev zlib1g-dev libgmime-3.0-dev libopendkim-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libpq-dev zlib1g-dev libgmime-3.0-dev libopendkim-dev libh2o-dev libgtest-dev libgmock-dev libbenchmark-dev
   postfix nsd unbound nginx-light postgresql swaks libnet-ssleay-perl libio-socket-inet6-perl testssl.sh openssl dnsutils
   python3 python3-dkim python3-nacl python3-jsonschema opendkim-tools iproute2 procps util-linux ca-certificates bc dns-root-data curl findutils faketime
   sasl2-bin libsasl2-modules

@@ -377,6 +377,7 @@ Result<RelayConfig> loadConfigString(std::string_view toml, const std::string& n
     readReportingSection(r, cfg.reporting, ctx.base_dir);
     r.reportUnknownKeys();
   });
+  section(top, "admin", ctx, [&](TableReader& r) { readAdminSection(r, cfg.admin, ctx.base_dir); });
   readDirectorySection(top, "accounting", "directory", cfg.accounting_directory, ctx);
   section(top, "logging", ctx, [&](TableReader& r) {
     if (auto level = r.getString("level")) {

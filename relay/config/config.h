@@ -16,6 +16,7 @@
 #include "common/config_error.h"  // ConfigError
 #include "common/result.h"
 #include "policy/domain_policy.h"            // NextHopTls
+#include "relay/config/admin_section.h"      // AdminConfig
 #include "relay/config/dkim_section.h"       // DkimConfig
 #include "relay/config/reporting_section.h"  // ReportingConfig
 #include "relay/config/source_rules.h"       // SourceRule
@@ -131,6 +132,7 @@ struct RelayConfig {
   DeliveryConfig delivery;
   DkimConfig dkim;
   ReportingConfig reporting;
+  AdminConfig admin;
   std::string accounting_directory;  // empty = no CSV accounting
   std::string log_level = "info";
   std::string source_file;  // the file this came from; "<embedded>" for the default

@@ -126,6 +126,17 @@ enabled = true
 # Reports others mail to us are read, never relayed:
 # ingest_address = "tlsrpt@example.net"
 
+[admin]
+# Probes (/healthz, /readyz), /metrics (Prometheus), the JSON API (/api/...)
+# and the URL other organisations POST TLS reports to (https: rua).
+listen = "127.0.0.1:8025"
+# Needed for every path but the probes and report_path; one line, 16+ characters.
+# Set it before listening beyond loopback.
+# bearer_token_file = "/etc/tlsrelay/admin.token"
+# certificate = "/etc/tlsrelay/admin.pem"   # HTTPS; key defaults to the same file
+# key = "/etc/tlsrelay/admin.key"
+# report_path = "/tlsrpt"                   # "" = no report receiver
+
 [accounting]
 directory = "./accounting"
 

@@ -4,6 +4,7 @@
 #include "relay/config/environment_config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -32,6 +33,8 @@ struct Settings {
   std::string smarthost, smarthost_tls, smarthost_auth_file;
   std::string tls_certificate, tls_key;
   std::string spool_dir, policy_dir, log_level = "info";
+  std::string admin_listen = "127.0.0.1:8025";  // "" = no admin endpoint
+  std::string admin_token_file;
 };
 
 Error variableError(const std::string& name, const std::string& message) {
@@ -193,7 +196,8 @@ Status readDomains(const std::string& name, const std::string& text, Settings& s
 }
 
 bool isSecret(const std::string& name) {
-  return name == "TLSRELAY_SMARTHOST_USER" || name == "TLSRELAY_SMARTHOST_PASSWORD";
+  return name == "TLSRELAY_SMARTHOST_USER" || name == "TLSRELAY_SMARTHOST_PASSWORD" ||
+         name == "TLSRELAY_ADMIN_TOKEN";
 }
 
 // Every variable that is set (directly or through _FILE), by name.
@@ -212,6 +216,15 @@ Result<Values> readValues(Reader& env) {
 std::optional<std::string> valueOf(const Values& values, const std::string& name) {
   auto it = values.find(name);
   return it == values.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
+// The secrets directory, checked, without a trailing '/'.
+Result<std::string> secretsDirectory(const EnvironmentDefaults& defaults) {
+  std::string dir = defaults.secrets_dir;
+  if (dir.empty() || dir.front() != '/' || !printable(dir))
+    return makeError("the secrets directory must be an absolute path of printable ASCII characters");
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();
+  return dir;
 }
 
 Status readSmarthost(const Values& v, const EnvironmentDefaults& defaults, Settings& s,
@@ -243,12 +256,41 @@ Status readSmarthost(const Values& v, const EnvironmentDefaults& defaults, Setti
   // The file is "user:password": the first colon ends the user name.
   if (user->find(':') != std::string::npos)
     return variableError("TLSRELAY_SMARTHOST_USER", "must not contain ':'");
-  std::string dir = defaults.secrets_dir;
-  if (dir.empty() || dir.front() != '/' || !printable(dir))
-    return makeError("the secrets directory must be an absolute path of printable ASCII characters");
-  while (!dir.empty() && dir.back() == '/') dir.pop_back();
-  s.smarthost_auth_file = dir + "/smarthost.auth";
+  auto dir = secretsDirectory(defaults);
+  if (!dir.ok()) return dir.error();
+  s.smarthost_auth_file = *dir + "/smarthost.auth";
   secrets.push_back({s.smarthost_auth_file, *user + ":" + *password + "\n", 0600});
+  return okStatus();
+}
+
+Status readAdmin(const Values& v, const EnvironmentDefaults& defaults, Settings& s,
+                 std::vector<SecretFile>& secrets) {
+  if (auto listen = valueOf(v, "TLSRELAY_ADMIN_LISTEN")) {
+    if (lowerAscii(*listen) == "off") {
+      s.admin_listen.clear();
+    } else {
+      auto hp = parseHostPort(*listen, 0);
+      if (!hp.ok() || hp->port == 0 || !IpAddress::parse(hp->host))
+        return variableError(
+            "TLSRELAY_ADMIN_LISTEN",
+            "expected an IP literal and a port (0.0.0.0:8025, [::]:8025) or off, got " + shown(*listen));
+      s.admin_listen = joinHostPort(hp->host, hp->port);
+    }
+  }
+  auto token = valueOf(v, "TLSRELAY_ADMIN_TOKEN");
+  if (!token) return okStatus();
+  if (s.admin_listen.empty()) return variableError("TLSRELAY_ADMIN_TOKEN", "needs the admin endpoint on");
+  // The checks of [admin] bearer_token_file, without quoting the value.
+  bool token68 = token->size() >= 16 && std::all_of(token->begin(), token->end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) ||
+                          std::string_view("-._~+/=").find(c) != std::string_view::npos;
+                 });
+  if (!token68)
+    return variableError("TLSRELAY_ADMIN_TOKEN", "must be 16 or more letters, digits or -._~+/= characters");
+  auto dir = secretsDirectory(defaults);
+  if (!dir.ok()) return dir.error();
+  s.admin_token_file = *dir + "/admin.token";
+  secrets.push_back({s.admin_token_file, *token + "\n", 0600});
   return okStatus();
 }
 
@@ -310,6 +352,7 @@ Status readSettings(const Values& v, const EnvironmentDefaults& defaults, Settin
   if (auto st = readSmarthost(v, defaults, s, secrets); !st.ok()) return st;
   if (auto st = readTls(v, defaults, s); !st.ok()) return st;
   if (auto st = readDirectories(v, defaults, s); !st.ok()) return st;
+  if (auto st = readAdmin(v, defaults, s, secrets); !st.ok()) return st;
   if (auto level = valueOf(v, "TLSRELAY_LOG_LEVEL")) {
     s.log_level = lowerAscii(*level);
     if (s.log_level != "debug" && s.log_level != "info" && s.log_level != "warn" && s.log_level != "error")
@@ -403,6 +446,13 @@ std::string render(const Settings& s) {
 
   t << "\n[dkim]\n# DKIM signing is not configured from the environment: use a hand-written relay.toml.\n";
   t << "\n[reporting]\nenabled = true\n";
+  if (s.admin_listen.empty()) {
+    t << "\n# TLSRELAY_ADMIN_LISTEN=off: no admin endpoint.\n";
+  } else {
+    t << "\n# TLSRELAY_ADMIN_LISTEN\n[admin]\nlisten = " << quoted(s.admin_listen) << "\n";
+    if (!s.admin_token_file.empty())
+      t << "# from TLSRELAY_ADMIN_TOKEN\nbearer_token_file = " << quoted(s.admin_token_file) << "\n";
+  }
   t << "\n[accounting]\ndirectory = " << quoted(s.spool_dir + "/accounting") << "\n";
   t << "\n[logging]\nlevel = " << quoted(s.log_level) << "\n";
   return t.str();
@@ -417,7 +467,8 @@ const std::vector<std::string>& environmentVariableNames() {
                                                  "TLSRELAY_SMARTHOST_USER", "TLSRELAY_SMARTHOST_PASSWORD",
                                                  "TLSRELAY_TLS_CERT",       "TLSRELAY_TLS_KEY",
                                                  "TLSRELAY_SPOOL_DIR",      "TLSRELAY_POLICY_DIR",
-                                                 "TLSRELAY_LOG_LEVEL"};
+                                                 "TLSRELAY_LOG_LEVEL",      "TLSRELAY_ADMIN_LISTEN",
+                                                 "TLSRELAY_ADMIN_TOKEN"};
   return names;
 }
 

@@ -14,6 +14,7 @@
 #include "common/time_format.h"
 #include "dkim/signing_policy.h"
 #include "dnssec/dnssec_validator.h"
+#include "relay/config/admin_section.h"
 #include "relay/inbound/users_file.h"
 #include "relay/mta_sts/mta_sts_cli.h"
 #include "relay/ops/admin_api.h"
@@ -68,6 +69,17 @@ int checkConfig(const std::string& path) {
     std::cout << "  smarthost: " << delivery.smarthost << " with AUTH as "
               << delivery.smarthost_credentials->username << "\n";
     if (std::string problem = keyFilePermissionProblem(delivery.smarthost_auth_file); !problem.empty())
+      std::cout << "  warning: " << problem << "\n";
+  }
+  const AdminConfig& admin = rc->relay->admin;
+  if (admin.enabled) {
+    std::cout << "  admin: " << (admin.certificate.empty() ? "http://" : "https://") << admin.listen
+              << (rc->admin_bearer_token.empty() ? " (no bearer token)" : " (bearer token)") << "\n";
+    if (rc->admin_bearer_token.empty() && adminListensBeyondLoopback(admin))
+      std::cout << "  warning: [admin] listens beyond loopback without bearer_token_file: anyone who reaches "
+                << admin.listen << " reads the queue and the metrics\n";
+    if (std::string problem = keyFilePermissionProblem(admin.bearer_token_file);
+        !admin.bearer_token_file.empty() && !problem.empty())
       std::cout << "  warning: " << problem << "\n";
   }
   for (const std::string& warning : gatewayRelayWarningsForHost(rc->relay->inbound.sources))

@@ -14,11 +14,13 @@
 #include "dnssec/caching_resolver.h"
 #include "dnssec/resolver.h"
 #include "policy/domain_policy.h"
+#include "relay/admin/admin_http_server.h"
 #include "relay/inbound/inbound_server.h"
 #include "relay/inbound/users_file.h"
 #include "relay/mta_sts/mta_sts_cli.h"
 #include "relay/mta_sts/mta_sts_provider.h"
 #include "relay/mta_sts/mta_sts_refresher.h"
+#include "relay/ops/admin_routes.h"
 #include "relay/ops/control_socket.h"
 #include "relay/ops/dkim_setup.h"
 #include "relay/ops/metrics_page.h"
@@ -33,6 +35,7 @@
 #include "reporting/delivery_metrics.h"
 #include "reporting/observer_queue.h"
 #include "reporting/open_report_store.h"
+#include "reporting/report_dispatch.h"
 #include "reporting/report_store.h"
 #include "reporting/tls_result_log.h"
 #include "reporting/tls_session_counter.h"
@@ -65,6 +68,8 @@ struct Daemon {
   std::unique_ptr<InboundServer> inbound;
   std::unique_ptr<ControlSocket> control;
   std::unique_ptr<ReportService> reports;  // null when [reporting] is off
+  std::unique_ptr<AdminHttpServer> admin;  // null when [admin] is off
+  std::function<bool()> admin_busy = [] { return false; };
   uv_signal_t sighup{}, sigterm{}, sigint{};
   uv_timer_t drain_timer{};
   bool stopping = false;
@@ -134,6 +139,8 @@ struct Daemon {
     if (before.dns != after.dns || before.mta_sts != after.mta_sts)
       // In-flight deliveries hold the resolver and the MTA-STS provider.
       log::warn("config", "[dns] and [mta_sts] changes take effect at the next restart");
+    if (before.admin != after.admin || fresh->admin_bearer_token != runtime.admin_bearer_token)
+      log::warn("config", "[admin] changes take effect at the next restart");
     runtime = std::move(fresh.value());
     log::Level level;
     if (log::parseLevel(runtime.relay->log_level, level)) log::setLevel(level);
@@ -155,6 +162,8 @@ struct Daemon {
     if (sts_refresher) sts_refresher->stop();
     if (reports)
       reports->stop();  // before the drain: a report mail it still waits for is refused, retried later
+    // The admin endpoint stays up while draining: /readyz says 503, /metrics
+    // shows the queue emptying. It closes last (finishDrain).
     uv_timer_init(loop, &drain_timer);
     drain_timer.data = this;
     engine->drain([this] {
@@ -167,6 +176,10 @@ struct Daemon {
             bool reporting = d->reports && d->reports->busy();
             if ((d->inbound->activeConnections() > 0 || refreshing || reporting) && d->drain_ticks++ < 100)
               return;
+            if (d->admin) {
+              d->admin->stop();  // lets its requests finish, then closes every handle
+              if ((!d->admin->closed() || d->admin_busy()) && d->drain_ticks++ < 200) return;
+            }
             uv_timer_stop(t);
             uv_stop(d->loop);
           },
@@ -175,6 +188,42 @@ struct Daemon {
   }
   int drain_ticks = 0;
 };
+
+// The admin endpoint ([admin]); false when it cannot listen (the relay then
+// does not start: an operator who configured probes expects them).
+bool startAdmin(Daemon& d) {
+  const AdminConfig& a = d.runtime.relay->admin;
+  AdminHttpConfig h;
+  h.listen = a.listen;
+  h.tls_certificate_file = a.certificate;
+  h.tls_key_file = a.key;
+  h.bearer_token = d.runtime.admin_bearer_token;
+  if (d.reports && !a.report_path.empty()) h.public_paths.push_back(a.report_path);
+  d.admin = std::make_unique<AdminHttpServer>(d.loop, std::move(h));
+  AdminRouteSources s;
+  s.loop = d.loop;
+  s.engine = d.engine.get();
+  s.metrics = [&d] { return d.metricsSources(); };
+  s.status = [&d] { return d.status(); };
+  s.draining = [&d] { return d.stopping; };
+  s.report_store = d.report_store.get();
+  s.reports = d.reports.get();
+  s.report_sender = [&d] {
+    const ReportingConfig& r = d.runtime.relay->reporting;
+    return ReportSender{r.organization_name, r.submitter, r.contact_info, r.from, r.node};
+  };
+  s.report_path = a.report_path;
+  d.admin_busy = addAdminRoutes(*d.admin, std::move(s));
+  auto started = d.admin->start();
+  if (!started.ok()) {
+    log::error("admin", started.error().message);
+    return false;
+  }
+  if (d.runtime.admin_bearer_token.empty() && adminListensBeyondLoopback(a))
+    log::warn("admin", "the admin endpoint listens beyond loopback without a bearer_token_file",
+              {{"listen", a.listen}});
+  return true;
+}
 
 }  // namespace
 
@@ -294,7 +343,6 @@ int runServe(const std::string& config_path) {
         },
         unix_now);
     d.reports->configure(reportServiceSettings(cfg.reporting, cfg.spool_directory));
-    d.reports->start();
     d.inbound->setReportIngest([&d](std::shared_ptr<const std::string> message, auto done) {
       d.reports->ingest(std::move(message),
                         [done = std::move(done)](IngestOutcome o) { done(o.kept(), o.error); });
@@ -307,6 +355,8 @@ int runServe(const std::string& config_path) {
   d.control->addCommand("metrics", [&d](const std::string&, ControlSocket::Reply reply) {
     reply("ok\n" + renderMetrics(d.metricsSources()));
   });
+  if (cfg.admin.enabled && !startAdmin(d)) return 2;
+  if (d.reports) d.reports->start();  // after the last way start-up can fail
 
   for (auto& env : recovery.messages) d.engine->enqueue(std::make_shared<Envelope>(std::move(env)), nullptr);
 

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "policy/domain_policy.h"
+#include "relay/config/admin_section.h"
 #include "relay/config/policy_directory.h"
 #include "relay/config/smarthost_credentials.h"
 #include "relay/inbound/users_file.h"
@@ -50,6 +51,13 @@ Result<RuntimeConfig> loadRuntimeConfig(const std::string& config_path) {
       return makeError(cfg->source_file + ": delivery.smarthost_auth_file: " + credentials.error().message);
     cfg->delivery.smarthost_credentials =
         std::make_shared<const SmtpCredentials>(std::move(credentials.value()));
+  }
+
+  if (cfg->admin.enabled && !cfg->admin.bearer_token_file.empty()) {
+    auto token = readBearerTokenFile(cfg->admin.bearer_token_file);
+    if (!token.ok())
+      return makeError(cfg->source_file + ": admin.bearer_token_file: " + token.error().message);
+    rc.admin_bearer_token = std::move(token.value());
   }
 
   if (!cfg->inbound.users_file.empty()) {

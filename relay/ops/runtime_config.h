@@ -23,6 +23,7 @@ struct RuntimeConfig {
   std::shared_ptr<const UsersFile> users;                    // null when AUTH is disabled
   std::shared_ptr<TlsContext> server_tls;                    // null when no certificate is configured
   std::vector<dkim::SigningStage::KeyedEntry> dkim_signers;  // one per [[dkim.sign]], keys loaded
+  std::string admin_bearer_token;                            // [admin] bearer_token_file's token; a secret
 };
 
 // `config_path` empty = embedded default. Error messages name file, line and key.

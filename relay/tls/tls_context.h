@@ -51,6 +51,7 @@ class TlsContext {
 
  private:
   friend class TlsEngine;
+  friend class HttpServerTlsContext;  // hands the SSL_CTX to H2O (http_tls_context.h)
   TlsContext(void* native, bool is_server) : native_(native), is_server_(is_server) {}
   void* native() const { return native_; }  // the SSL_CTX, for tls_engine.cc only
 

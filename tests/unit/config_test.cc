@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -534,6 +535,58 @@ TEST(ReportingSection, MistakesAreRefusedWithTheirLine) {
   EXPECT_THAT(mustFail("[reporting]\nsend_window = \"10s\"\n"), HasSubstr("at least 1m"));
   EXPECT_THAT(mustFail("[reporting]\nclaim_timeout = \"5s\"\n"), HasSubstr("at least 10s"));
   EXPECT_THAT(mustFail("[reporting]\nsend = \"yes\"\n"), HasSubstr("reporting.send"));
+}
+
+TEST(AdminSection, OffWithoutTheSectionOnWithIt) {
+  EXPECT_FALSE(mustLoad("").admin.enabled);
+  RelayConfig c = mustLoad("[admin]\n");
+  EXPECT_TRUE(c.admin.enabled);
+  EXPECT_EQ(c.admin.listen, "127.0.0.1:8025");
+  EXPECT_EQ(c.admin.report_path, "/tlsrpt");
+  EXPECT_FALSE(adminListensBeyondLoopback(c.admin));
+  EXPECT_FALSE(mustLoad("[admin]\nenabled = false\n").admin.enabled);
+}
+
+TEST(AdminSection, EveryKeyIsRead) {
+  RelayConfig c = mustLoad(
+      "[admin]\nlisten = \"[::]:9025\"\nbearer_token_file = \"/etc/tlsrelay/admin.token\"\n"
+      "certificate = \"/etc/tlsrelay/admin.pem\"\nreport_path = \"/.well-known/tlsrpt\"\n");
+  EXPECT_EQ(c.admin.listen, "[::]:9025");
+  EXPECT_EQ(c.admin.bearer_token_file, "/etc/tlsrelay/admin.token");
+  EXPECT_EQ(c.admin.certificate, "/etc/tlsrelay/admin.pem");
+  EXPECT_EQ(c.admin.key, "/etc/tlsrelay/admin.pem") << "a combined PEM by default";
+  EXPECT_EQ(c.admin.report_path, "/.well-known/tlsrpt");
+  EXPECT_TRUE(adminListensBeyondLoopback(c.admin));
+  EXPECT_EQ(mustLoad("[admin]\nreport_path = \"\"\n").admin.report_path, "");
+}
+
+TEST(AdminSection, MistakesAreRefusedWithTheirLine) {
+  EXPECT_THAT(mustFail("[admin]\nlisten = \"localhost:8025\"\n"), HasSubstr("relay.toml:2: admin.listen"));
+  EXPECT_THAT(mustFail("[admin]\nlisten = \"127.0.0.1\"\n"), HasSubstr("a port is required"));
+  EXPECT_THAT(mustFail("[admin]\nkey = \"/k.pem\"\n"), HasSubstr("needs certificate"));
+  EXPECT_THAT(mustFail("[admin]\nreport_path = \"tlsrpt\"\n"), HasSubstr("admin.report_path"));
+  EXPECT_THAT(mustFail("[admin]\nreport_path = \"/metrics\"\n"), HasSubstr("endpoint's own paths"));
+  EXPECT_THAT(mustFail("[admin]\nport = 8025\n"), HasSubstr("admin.port"));
+}
+
+TEST(AdminSection, TheBearerTokenFileHoldsOneToken) {
+  auto dir = std::filesystem::temp_directory_path() / ("admin-token-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& text) {
+    std::ofstream(dir / "token", std::ios::trunc) << text;
+    return (dir / "token").string();
+  };
+  auto good = readBearerTokenFile(write("Zm9vYmFyLWJhei0xMjM0NTY=\n"));
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ(*good, "Zm9vYmFyLWJhei0xMjM0NTY=");
+  auto short_token = readBearerTokenFile(write("abc\n"));
+  ASSERT_FALSE(short_token.ok());
+  EXPECT_THAT(short_token.error().message, HasSubstr("shorter than 16"));
+  auto spaced = readBearerTokenFile(write("secret with spaces inside\n"));
+  ASSERT_FALSE(spaced.ok());
+  EXPECT_THAT(spaced.error().message, Not(HasSubstr("secret")));  // never the content
+  EXPECT_FALSE(readBearerTokenFile((dir / "missing").string()).ok());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ConfigTest, SmarthostTlsAuthAndVerify) {

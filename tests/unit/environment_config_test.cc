@@ -166,6 +166,34 @@ TEST(EnvironmentConfigTest, SmarthostWithTlsModeAndCredentials) {
   EXPECT_EQ(mustLoad(plain).delivery.smarthost, "[2001:db8::25]:25");
 }
 
+TEST(EnvironmentConfigTest, AdminEndpointListenAndToken) {
+  RelayConfig plain = mustLoad(mustGenerate({}));
+  EXPECT_TRUE(plain.admin.enabled);
+  EXPECT_EQ(plain.admin.listen, "127.0.0.1:8025") << "loopback unless a variable says otherwise";
+  EXPECT_FALSE(mustLoad(mustGenerate({{"TLSRELAY_ADMIN_LISTEN", "off"}})).admin.enabled);
+
+  EnvironmentDefaults defaults;
+  defaults.secrets_dir = "/run/tlsrelay";
+  EnvironmentConfig generated = mustGenerate(
+      {{"TLSRELAY_ADMIN_LISTEN", "0.0.0.0:9025"}, {"TLSRELAY_ADMIN_TOKEN", "c2VjcmV0LXRva2VuLTEyMzQ1Ng=="}},
+      defaults);
+  ASSERT_EQ(generated.secrets.size(), 1u);
+  EXPECT_EQ(generated.secrets[0].path, "/run/tlsrelay/admin.token");
+  EXPECT_EQ(generated.secrets[0].content, "c2VjcmV0LXRva2VuLTEyMzQ1Ng==\n");
+  EXPECT_EQ(generated.secrets[0].mode, 0600u);
+  EXPECT_THAT(generated.toml, Not(HasSubstr("c2VjcmV0")));
+  RelayConfig cfg = mustLoad(generated);
+  EXPECT_EQ(cfg.admin.listen, "0.0.0.0:9025");
+  EXPECT_EQ(cfg.admin.bearer_token_file, "/run/tlsrelay/admin.token");
+
+  EXPECT_THAT(mustFail({{"TLSRELAY_ADMIN_LISTEN", "localhost:8025"}}), HasSubstr("TLSRELAY_ADMIN_LISTEN"));
+  std::string short_token = mustFail({{"TLSRELAY_ADMIN_TOKEN", "tooshort"}});
+  EXPECT_THAT(short_token, HasSubstr("TLSRELAY_ADMIN_TOKEN: must be 16 or more"));
+  EXPECT_THAT(short_token, Not(HasSubstr("tooshort")));
+  EXPECT_THAT(mustFail({{"TLSRELAY_ADMIN_LISTEN", "off"}, {"TLSRELAY_ADMIN_TOKEN", "0123456789abcdefXYZ"}}),
+              HasSubstr("needs the admin endpoint on"));
+}
+
 TEST(EnvironmentConfigTest, SmarthostMistakes) {
   EXPECT_THAT(mustFail({{"TLSRELAY_SMARTHOST", "smtp.example:0"}}),
               HasSubstr("TLSRELAY_SMARTHOST: bad port"));

@@ -1,0 +1,288 @@
+#include "relay/ops/admin_routes.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+#include "common/ascii.h"
+#include "common/gzip.h"
+#include "common/time_format.h"
+#include "relay/admin/admin_http_server.h"
+#include "relay/ops/admin_api.h"
+#include "relay/ops/report_service.h"
+#include "relay/queue/delivery_engine.h"
+#include "reporting/report_builder.h"
+#include "reporting/report_dispatch.h"
+#include "reporting/report_reader.h"
+#include "reporting/report_store.h"
+#include "reporting/report_summary_json.h"
+
+namespace tlsrelay {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dumpJson(const json& j) {
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+HttpResponse jsonResponse(int status, const json& j) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = dumpJson(j);
+  return r;
+}
+
+HttpResponse jsonError(int status, const std::string& message) {
+  return jsonResponse(status, json{{"error", message}});
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding: %XX and '+' for a space.
+std::string formDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// The first value of `name` in a query string; nullopt when absent.
+std::optional<std::string> queryValue(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    size_t eq = pair.find('=');
+    if (formDecode(pair.substr(0, eq)) == name)
+      return eq == std::string_view::npos ? std::string() : formDecode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+class Routes : public std::enable_shared_from_this<Routes> {
+ public:
+  explicit Routes(AdminRouteSources sources) : s_(std::move(sources)) {}
+
+  void add(AdminHttpServer& server) {
+    auto self = shared_from_this();
+    server.addRoute("GET", "/healthz", [](const HttpRequest&) { return HttpResponse::text(200, "ok\n"); });
+    server.addRoute("GET", "/readyz", [self](const HttpRequest&) {
+      return self->s_.draining() ? HttpResponse::text(503, "draining\n") : HttpResponse::text(200, "ready\n");
+    });
+    server.addRoute("GET", "/metrics", [self](const HttpRequest&) {
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = renderMetrics(self->s_.metrics());
+      return r;
+    });
+    server.addRoute("GET", "/api/status", [self](const HttpRequest&) {
+      HttpResponse r;
+      r.content_type = "application/json";
+      r.body = encodeDaemonStatus(self->s_.status()) + "\n";
+      return r;
+    });
+    server.addRoute("GET", "/api/queue", [self](const HttpRequest&) {
+      return jsonResponse(200, queueJson(*self->s_.engine, static_cast<int64_t>(::time(nullptr))));
+    });
+    server.addRoute(
+        "GET", "/api/queue/",
+        [self](const HttpRequest& req) {
+          std::string id =
+              formDecode(std::string_view(req.path).substr(std::string_view("/api/queue/").size()));
+          auto message = messageJson(*self->s_.engine, id);
+          if (!message) return jsonError(404, "no queued message " + printableAscii(id, 64));
+          return jsonResponse(200, *message);
+        },
+        AdminHttpServer::Match::kPrefix);
+    server.addRoute("GET", "/api/destinations", [self](const HttpRequest&) {
+      return jsonResponse(200, healthJson(self->s_.engine->health()));
+    });
+    if (s_.report_store == nullptr) return;
+    server.addAsyncRoute("GET", "/api/reports", [self](HttpRequest req, AdminHttpServer::Reply reply) {
+      self->sentReports(std::move(req), std::move(reply));
+    });
+    server.addAsyncRoute(
+        "GET", "/api/reports/",
+        [self](HttpRequest req, AdminHttpServer::Reply reply) {
+          self->reportDocument(req, std::move(reply));
+        },
+        AdminHttpServer::Match::kPrefix);
+    server.addAsyncRoute("GET", "/api/reports/received", [self](HttpRequest, AdminHttpServer::Reply reply) {
+      self->offLoop(std::move(reply), [store = self->s_.report_store] {
+        auto rows = store->receivedSummaries();
+        if (!rows.ok()) return jsonError(503, rows.error().message);
+        return jsonResponse(200, json{{"received", receivedSummariesJson(*rows)}});
+      });
+    });
+    server.addAsyncRoute("GET", "/api/reports/received/report",
+                         [self](HttpRequest req, AdminHttpServer::Reply reply) {
+                           self->receivedReport(req, std::move(reply));
+                         });
+    if (s_.reports != nullptr && !s_.report_path.empty())
+      server.addAsyncRoute("POST", s_.report_path, [self](HttpRequest req, AdminHttpServer::Reply reply) {
+        self->receive(std::move(req), std::move(reply));
+      });
+  }
+
+  bool busy() const { return in_flight_ > 0; }
+
+ private:
+  // Blocking store work on the thread pool; the reply goes out on the loop.
+  void offLoop(AdminHttpServer::Reply reply, std::function<HttpResponse()> work) {
+    struct Work {
+      uv_work_t req{};
+      std::function<HttpResponse()> work;
+      AdminHttpServer::Reply reply;
+      HttpResponse response;
+      std::shared_ptr<Routes> routes;
+    };
+    auto* w = new Work{{}, std::move(work), std::move(reply), {}, shared_from_this()};
+    w->req.data = w;
+    ++in_flight_;
+    uv_queue_work(
+        s_.loop, &w->req,
+        [](uv_work_t* req) {
+          auto* w = static_cast<Work*>(req->data);
+          w->response = w->work();
+        },
+        [](uv_work_t* req, int) {
+          std::unique_ptr<Work> w(static_cast<Work*>(req->data));
+          --w->routes->in_flight_;
+          w->reply(std::move(w->response));
+        });
+  }
+
+  void sentReports(HttpRequest req, AdminHttpServer::Reply reply) {
+    int days = 7;
+    if (auto text = queryValue(req.query, "days")) {
+      auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), days);
+      if (ec != std::errc() || end != text->data() + text->size() || days < 1 || days > 400) {
+        reply(jsonError(400, "days must be a number from 1 to 400"));
+        return;
+      }
+    }
+    int64_t now = static_cast<int64_t>(::time(nullptr));
+    offLoop(std::move(reply), [store = s_.report_store, from = utcDay(now - int64_t(days - 1) * 86400),
+                               to = utcDay(now)] {
+      auto rows = store->summaries(from, to);
+      if (!rows.ok()) return jsonError(503, rows.error().message);
+      return jsonResponse(200, json{{"from", from}, {"to", to}, {"reports", daySummariesJson(*rows)}});
+    });
+  }
+
+  // /api/reports/<day>/<policy-domain>: the RFC 8460 document the counts make.
+  void reportDocument(const HttpRequest& req, AdminHttpServer::Reply reply) {
+    std::string_view rest = std::string_view(req.path).substr(std::string_view("/api/reports/").size());
+    size_t slash = rest.find('/');
+    std::string day(rest.substr(0, slash));
+    std::string domain =
+        slash == std::string_view::npos ? "" : lowerAscii(formDecode(rest.substr(slash + 1)));
+    if (!parseUtcDay(day) || domain.empty() || domain.find('/') != std::string::npos) {
+      reply(jsonError(404, "expected /api/reports/YYYY-MM-DD/<policy-domain>"));
+      return;
+    }
+    offLoop(std::move(reply), [store = s_.report_store, sender = s_.report_sender(), day, domain] {
+      auto counts = store->sessionCounts(day, domain);
+      if (!counts.ok()) return jsonError(503, counts.error().message);
+      if (counts->empty())
+        return jsonError(404, "no TLS sessions counted for " + printableAscii(domain, 253) + " on " + day);
+      HttpResponse r;
+      r.content_type = "application/tlsrpt+json";
+      r.body = reportJson(dailyReport(sender, day, domain, *counts)) + "\n";
+      return r;
+    });
+  }
+
+  void receivedReport(const HttpRequest& req, AdminHttpServer::Reply reply) {
+    auto organization = queryValue(req.query, "organization");
+    auto id = queryValue(req.query, "id");
+    if (!organization || !id) {
+      reply(jsonError(400, "expected ?organization=<organization-name>&id=<report-id>"));
+      return;
+    }
+    offLoop(std::move(reply), [store = s_.report_store, organization = *organization, id = *id] {
+      auto raw = store->receivedReportRaw(organization, id);
+      if (!raw.ok()) return jsonError(503, raw.error().message);
+      if (!raw->has_value()) return jsonError(404, "no such report");
+      HttpResponse r;
+      r.content_type = "application/tlsrpt+json";
+      if (!looksGzipped(**raw)) {
+        r.body = std::move(**raw);
+        return r;
+      }
+      auto plain = gzipDecompress(**raw, kReportMaxBytes);
+      if (!plain.ok())
+        return jsonError(500, "the stored report does not decompress: " + plain.error().message);
+      r.body = std::move(*plain);
+      return r;
+    });
+  }
+
+  // RFC 8460 §5.4: a report POSTed to us. 2xx only once it is safe on disk,
+  // so a sender retries when the store is down.
+  void receive(HttpRequest req, AdminHttpServer::Reply reply) {
+    const std::string* type = req.header("content-type");
+    std::string media = type ? lowerAscii(std::string(trimWsp(type->substr(0, type->find(';'))))) : "";
+    if (media != "application/tlsrpt+gzip" && media != "application/tlsrpt+json") {
+      reply(HttpResponse::text(415,
+                               "expected Content-Type application/tlsrpt+gzip or application/tlsrpt+json\n"));
+      return;
+    }
+    if (req.body.empty()) {
+      reply(HttpResponse::text(400, "empty report\n"));
+      return;
+    }
+    ++in_flight_;
+    auto self = shared_from_this();
+    s_.reports->ingest(
+        std::make_shared<const std::string>(std::move(req.body)),
+        [self, reply = std::move(reply)](IngestOutcome o) {
+          --self->in_flight_;
+          switch (o.kind) {
+            case IngestOutcome::Kind::Stored:
+              reply(HttpResponse::text(201, "report " + o.report_id + " stored\n"));
+              return;
+            case IngestOutcome::Kind::Duplicate:
+              reply(HttpResponse::text(200, "report " + o.report_id + " was already stored\n"));
+              return;
+            case IngestOutcome::Kind::Malformed:
+              if (o.kept())
+                reply(HttpResponse::text(400, "not a TLS report we can read: " + o.error + "\n"));
+              else
+                reply(HttpResponse::text(503, "cannot keep the report now; try again later\n"));
+              return;
+            case IngestOutcome::Kind::StoreError:
+              reply(HttpResponse::text(503, "cannot store the report now; try again later\n"));
+              return;
+          }
+        });
+  }
+
+  AdminRouteSources s_;
+  int in_flight_ = 0;  // loop thread only
+};
+
+}  // namespace
+
+std::function<bool()> addAdminRoutes(AdminHttpServer& server, AdminRouteSources sources) {
+  auto routes = std::make_shared<Routes>(std::move(sources));
+  routes->add(server);
+  return [routes] { return routes->busy(); };
+}
+
+}  // namespace tlsrelay
