@@ -381,6 +381,8 @@ void SmtpClientSession::onAuth(const SmtpReply& reply) {
 }
 
 void SmtpClientSession::failAuth(std::string reason, std::optional<SmtpReply> reply) {
+  // Also when it is decided on the EHLO reply: the stage that failed is AUTH.
+  if (reason.find(" while ") == std::string::npos) reason += " (while authenticating)";
   fail(std::move(reason), std::move(reply));
   events_.back().auth_failed = true;
 }

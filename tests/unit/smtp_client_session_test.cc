@@ -871,6 +871,7 @@ TEST(SmtpClientSessionAuth, NoAuthOfferedOrNoCommonMechanism) {
     EXPECT_EQ(d.last().kind, Kind::Failed);
     EXPECT_TRUE(d.last().auth_failed);
     EXPECT_NE(d.last().reason.find("does not offer AUTH"), std::string::npos);
+    EXPECT_NE(d.last().reason.find("(while authenticating)"), std::string::npos) << d.last().reason;
   }
   {
     Dialogue d(authConfig());
