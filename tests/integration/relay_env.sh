@@ -133,14 +133,20 @@ stop_relay() {
 
 # ---- TLS reporting helpers (test_tls_reporting.sh, test_report_fleet.sh) ----
 
-# use_next_day: sets NEXT_DAY, a command prefix that runs a program one day
-# ahead (libfaketime), so a relay can send the reports of the day the test
+# use_next_day: sets NEXT_DAY, a command prefix that runs a program at noon UTC
+# of the next day (libfaketime), so a relay can send the reports of the day the test
 # delivered on. libfaketime is preloaded by `env`, not through the faketime
 # wrapper, which would stay the parent: a signal must reach the relay itself.
 use_next_day() {
   local lib=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1  # the build for threaded programs
   [ -e "$lib" ] || die "libfaketime is missing (scripts/install-deps.sh installs faketime)"
-  NEXT_DAY="env LD_PRELOAD=$lib FAKETIME=+1d"
+  # Noon UTC tomorrow, not "+1d": a report is due only after send_after plus
+  # its domain's share of send_window past midnight (01:00-05:00 UTC by
+  # default), so a run started at 01:00 would find nothing due yet.
+  local now noon_tomorrow
+  now=$(date -u +%s)
+  noon_tomorrow=$(( (now / 86400 + 1) * 86400 + 12 * 3600 ))
+  NEXT_DAY="env LD_PRELOAD=$lib FAKETIME=+$(( noon_tomorrow - now ))"
   export FAKETIME_DONT_FAKE_MONOTONIC=1  # libuv's timers keep the real clock
 }
 
