@@ -6,40 +6,67 @@
 #include <charconv>
 #include <cstring>
 
-namespace tlsrelay {
+#include "common/cidr.h"
 
-Result<HostPort> parseHostPort(std::string_view text, uint16_t default_port) {
+namespace tlsrelay {
+namespace {
+
+// Errors do not quote the text: the callers do, each in its own way.
+Result<HostPort> splitHostPort(std::string_view text, uint16_t default_port, bool allow_port_zero) {
   HostPort hp;
   std::string_view port_text;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string_view::npos) return makeError("missing ']' in '" + std::string(text) + "'");
+    if (close == std::string_view::npos) return makeError("missing ']'");
     hp.host = std::string(text.substr(1, close - 1));
     auto rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') return makeError("junk after ']' in '" + std::string(text) + "'");
+      if (rest.front() != ':') return makeError("junk after ']'");
       port_text = rest.substr(1);
-      if (port_text.empty()) return makeError("empty port in '" + std::string(text) + "'");
+      if (port_text.empty()) return makeError("empty port");
     }
   } else {
     auto colon = text.rfind(':');
     if (colon != std::string_view::npos && text.find(':') == colon) {
       hp.host = std::string(text.substr(0, colon));
       port_text = text.substr(colon + 1);
-      if (port_text.empty()) return makeError("empty port in '" + std::string(text) + "'");
+      if (port_text.empty()) return makeError("empty port");
     } else {
       hp.host = std::string(text);  // bare host, or a bare IPv6 literal
     }
   }
-  if (hp.host.empty()) return makeError("empty host in '" + std::string(text) + "'");
+  if (hp.host.empty()) return makeError("empty host");
   hp.port = default_port;
   if (!port_text.empty()) {
     unsigned value = 0;
     auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || value == 0 || value > 65535)
-      return makeError("bad port in '" + std::string(text) + "'");
+    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || (value == 0 && !allow_port_zero) ||
+        value > 65535)
+      return makeError("bad port");
     hp.port = static_cast<uint16_t>(value);
   }
+  return hp;
+}
+
+}  // namespace
+
+Result<HostPort> parseHostPort(std::string_view text, uint16_t default_port) {
+  auto hp = splitHostPort(text, default_port, false);
+  if (!hp) return makeError(hp.error().message + " in '" + std::string(text) + "'");
+  return hp;
+}
+
+Result<HostPort> parseListenAddress(std::string_view text, bool allow_port_zero) {
+  // The same reading as splitHostPort: several colons without brackets are
+  // a bare IPv6 literal, which has no port.
+  const bool bracketed = !text.empty() && text.front() == '[';
+  const size_t colon = text.find(':');
+  const bool has_port = bracketed ? text.find("]:") != std::string_view::npos
+                                  : colon != std::string_view::npos && colon == text.rfind(':');
+  auto hp = splitHostPort(text, 0, allow_port_zero);
+  if (!hp) return hp.error();
+  if (!has_port) return makeError("a port is required");
+  if (!IpAddress::parse(hp->host)) return makeError("the host must be an IP literal");
   return hp;
 }
 

@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "common/ascii.h"
+#include "common/constant_time.h"
 #include "common/host_port.h"
 #include "common/log.h"
 #include "relay/tls/http_tls_context.h"
@@ -58,7 +59,7 @@ const char* reasonPhrase(int status) {
     case 409:
       return "Conflict";
     case 413:
-      return "Payload Too Large";
+      return "Request Entity Too Large";  // H2O's own phrase for its limit: one phrase for both
     case 415:
       return "Unsupported Media Type";
     case 422:
@@ -72,19 +73,8 @@ const char* reasonPhrase(int status) {
     case 503:
       return "Service Unavailable";
     default:
-      return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+      return "";  // RFC 9112 §4: the reason phrase may be empty; a made-up one would mislead
   }
-}
-
-// Constant time in the token's length whatever the candidate (RFC 6750 §5.3:
-// guard the token); only the length of the configured token can leak.
-bool tokenMatches(std::string_view expected, std::string_view given) {
-  unsigned char diff = expected.size() == given.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
-    diff |= static_cast<unsigned char>(static_cast<unsigned char>(expected[i]) ^ g);
-  }
-  return diff == 0;
 }
 
 bool fieldIsSafe(std::string_view text) {
@@ -116,17 +106,17 @@ std::string peerOf(h2o_req_t* req) {
     const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&ss);
     uv_ip6_name(v6, ip, sizeof ip);
     port = ntohs(v6->sin6_port);
+  } else {
+    return "";
   }
   return joinHostPort(ip, port);
 }
 
-// "127.0.0.1:8025", "[::1]:8025"; ":0" asks for any free port. A missing port
-// is an error, not a random one.
+// "127.0.0.1:8025", "[::1]:8025"; port 0 asks for any free port. A missing
+// port is an error, not a random one.
 Result<sockaddr_storage> parseListen(const std::string& text) {
-  const bool any_port = text.size() > 2 && text.compare(text.size() - 2, 2, ":0") == 0;
-  auto hp = parseHostPort(any_port ? std::string_view(text).substr(0, text.size() - 2) : text, 0);
+  auto hp = parseListenAddress(text, /*allow_port_zero=*/true);
   if (!hp) return makeError("admin listen address '" + text + "': " + hp.error().message);
-  if (!any_port && hp->port == 0) return makeError("admin listen address '" + text + "' has no port");
   auto sa = toSockaddr(hp->host, hp->port);
   if (!sa) return makeError("admin listen address '" + text + "': " + sa.error().message);
   return sa;
@@ -172,7 +162,6 @@ struct AdminHttpServer::Core {
     Core* core;
     Pending** slot;
     std::thread::id loop_thread;
-    bool answered = false;
   };
 
   // H2O's handler object with a way back to us.
@@ -320,10 +309,10 @@ void AdminHttpServer::Core::onAccept() {
     uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_closed);
     return;
   }
-  if (phase != Phase::kRunning || connections.size() > config.max_connections) {
-    if (phase == Phase::kRunning)
-      log::warn(kStage, "too many admin connections; closing a new one",
-                {{"limit", std::to_string(config.max_connections)}});
+  // No phase check: stop() closes the listener first, so nothing is accepted then.
+  if (connections.size() > config.max_connections) {
+    log::warn(kStage, "too many admin connections; closing a new one",
+              {{"limit", std::to_string(config.max_connections)}});
     uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_closed);
     return;
   }
@@ -448,7 +437,8 @@ bool AdminHttpServer::Core::authorized(h2o_req_t* req, std::string_view path, Ht
   // RFC 7235 §2.1: the scheme is case-insensitive; RFC 6750 §2.1: "Bearer" 1*SP token.
   bool presented = value.size() > 7 && equalsIgnoreCase(value.substr(0, 7), "bearer ");
   std::string_view token = presented ? trimWsp(value.substr(7)) : std::string_view();
-  if (presented && tokenMatches(config.bearer_token, token)) return true;
+  // RFC 6750 §5.3: guard the token (the comparison takes no early exit).
+  if (presented && constantTimeEquals(config.bearer_token, token)) return true;
   refusal = HttpResponse::text(401, "authentication required\n");
   // RFC 6750 §3: a challenge always; error="invalid_token" when one was presented.
   refusal.headers.emplace_back("WWW-Authenticate", presented
@@ -497,11 +487,15 @@ void AdminHttpServer::Core::handle(h2o_req_t* req) {
     if (!matches) continue;
     // Exact beats any prefix; a longer prefix beats a shorter one.
     const size_t rank = r.match == Match::kExact ? SIZE_MAX : r.path.size() + 1;
-    if (r.method != method) {
+    // RFC 9110 §9.3.2: HEAD is GET without the body (send() leaves it out).
+    const bool head_as_get = method == "HEAD" && r.method == "GET";
+    if (r.method != method && !head_as_get) {
       allowed.push_back(r.method);
+      if (r.method == "GET") allowed.push_back("HEAD");
       continue;
     }
-    if (rank > best_rank) {
+    // At the same rank a route for the method itself beats GET standing in for HEAD.
+    if (rank > best_rank || (rank == best_rank && best != nullptr && best->method != method)) {
       best = &r;
       best_rank = rank;
     }
@@ -525,8 +519,9 @@ void AdminHttpServer::Core::handle(h2o_req_t* req) {
     return;
   }
   HttpRequest request = makeRequest(req, path);
-  log::debug(kStage, "admin request",
-             {{"method", request.method}, {"path", request.path}, {"peer", request.peer}});
+  if (log::enabled(log::Level::Debug))
+    log::debug(kStage, "admin request",
+               {{"method", request.method}, {"path", request.path}, {"peer", request.peer}});
   // Copies: a handler may add routes, which moves the vector.
   if (best->handler) {
     Handler handler = best->handler;
@@ -579,8 +574,7 @@ void AdminHttpServer::Core::handle(h2o_req_t* req) {
 }
 
 void AdminHttpServer::Core::answer(Pending& p, const HttpResponse& response) {
-  if (p.answered) return;
-  p.answered = true;
+  // A second answer finds req, slot and the map entry already cleared.
   h2o_req_t* req = p.req;
   if (p.slot != nullptr) *p.slot = nullptr;
   p.slot = nullptr;
@@ -597,7 +591,8 @@ void AdminHttpServer::Core::answer(Pending& p, const HttpResponse& response) {
 
 void AdminHttpServer::Core::send(h2o_req_t* req, const HttpResponse& response) {
   if (phase != Phase::kRunning) req->http1_is_persistent = 0;  // stopping: close after this response
-  const int status = response.status >= 100 && response.status <= 599 ? response.status : 500;
+  // A final status only: a handler's 1xx would be sent as if it were final.
+  const int status = response.status >= 200 && response.status <= 599 ? response.status : 500;
   req->res.status = status;
   req->res.reason = reasonPhrase(status);
   req->res.content_length = response.body.size();

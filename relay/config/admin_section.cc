@@ -1,5 +1,6 @@
 #include "relay/config/admin_section.h"
 
+#include <cctype>
 #include <fstream>
 
 #include "common/cidr.h"
@@ -11,13 +12,10 @@ namespace tlsrelay {
 void readAdminSection(tomlcfg::TableReader& r, AdminConfig& cfg, const std::string& base_dir) {
   cfg.enabled = r.getBool("enabled").value_or(true);
   if (auto listen = r.getString("listen")) {
-    auto hp = parseHostPort(*listen, 0);
+    auto hp = parseListenAddress(*listen);
     if (!hp)
-      r.error("listen", "bad address '" + *listen + "': " + hp.error().message);
-    else if (hp->port == 0)
-      r.error("listen", "bad address '" + *listen + "': a port is required, e.g. 127.0.0.1:8025");
-    else if (!IpAddress::parse(hp->host))
-      r.error("listen", "bad address '" + *listen + "': the host must be an IP literal (127.0.0.1, [::1])");
+      r.error("listen",
+              "bad address '" + *listen + "': " + hp.error().message + " (127.0.0.1:8025, [::1]:8025)");
     else
       cfg.listen = joinHostPort(hp->host, hp->port);
   }
@@ -45,16 +43,19 @@ Result<std::string> readBearerTokenFile(const std::string& path) {
   std::string line;
   std::getline(in, line);
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  size_t end = line.find_last_not_of('=');
-  bool token68 = end != std::string::npos;
-  for (size_t i = 0; token68 && i <= end; ++i) {
-    char c = line[i];
-    token68 = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("-._~+/").find(c) != std::string_view::npos;
-  }
-  if (!token68) return makeError(path + ": the first line must be a bearer token (letters, digits, -._~+/)");
-  if (line.size() < 16) return makeError(path + ": the token is shorter than 16 characters");
+  if (!isBearerToken(line))
+    return makeError(path + ": the first line must be a bearer token: " + std::string(kBearerTokenRule));
   return line;
+}
+
+bool isBearerToken(std::string_view text) {
+  const size_t end = text.find_last_not_of('=');
+  if (text.size() < 16 || end == std::string_view::npos) return false;
+  for (char c : text.substr(0, end + 1))
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("-._~+/").find(c) == std::string_view::npos)
+      return false;
+  return true;
 }
 
 bool adminListensBeyondLoopback(const AdminConfig& cfg) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "common/toml_reader.h"
@@ -33,8 +34,14 @@ struct AdminConfig {
 // Every key of the section; mistakes are recorded in `r` with their lines.
 void readAdminSection(tomlcfg::TableReader& r, AdminConfig& cfg, const std::string& base_dir);
 
-// The token file's first line, checked to be an RFC 6750 token (letters,
-// digits and -._~+/ with trailing '='s, at least 16 characters). Errors name the
+// An RFC 6750 §2.1 b64token (letters, digits and -._~+/, then only '='s) of at
+// least 16 characters: what [admin] bearer_token_file and TLSRELAY_ADMIN_TOKEN
+// accept. kBearerTokenRule says so in an error message.
+bool isBearerToken(std::string_view text);
+inline constexpr std::string_view kBearerTokenRule =
+    "16 or more letters, digits or -._~+/ characters, '=' only at the end";
+
+// The token file's first line, checked with isBearerToken. Errors name the
 // file, never its content.
 Result<std::string> readBearerTokenFile(const std::string& path);
 

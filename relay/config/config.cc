@@ -88,13 +88,10 @@ void readListeners(TableReader& top, InboundConfig& cfg, const Context& ctx) {
     TableReader r(*t, ctx.file, "listener", ctx.errors);
     ListenerConfig listener;
     if (auto address = r.getString("address")) {
-      auto hp = parseHostPort(*address, 0);
+      auto hp = parseListenAddress(*address);
       if (!hp) {
-        r.error("address", "bad address '" + *address + "': " + hp.error().message);
-      } else if (hp->port == 0) {
-        r.error("address", "bad address '" + *address + "': a port is required, e.g. 127.0.0.1:2525");
-      } else if (!IpAddress::parse(hp->host)) {
-        r.error("address", "bad address '" + *address + "': the host must be an IP literal (0.0.0.0, [::])");
+        r.error("address",
+                "bad address '" + *address + "': " + hp.error().message + " (0.0.0.0:25, [::]:25)");
       } else {
         listener.address = joinHostPort(hp->host, hp->port);
         if (!seen.insert(listener.address).second)

@@ -12,6 +12,7 @@
 #include "common/ascii.h"
 #include "common/cidr.h"
 #include "common/host_port.h"
+#include "relay/config/admin_section.h"
 #include "relay/config/source_rules.h"
 
 namespace tlsrelay {
@@ -157,11 +158,9 @@ Status readListeners(const std::string& name, const std::string& text, Settings&
         return variableError(name, shown(item) + ": after '/' expected implicit or starttls");
       spec = spec.substr(0, slash);
     }
-    auto hp = parseHostPort(spec, 0);
-    if (!hp.ok()) return variableError(name, hp.error().message);
-    if (hp->port == 0) return variableError(name, shown(item) + ": a port is required, e.g. 0.0.0.0:25");
-    if (!IpAddress::parse(hp->host))
-      return variableError(name, shown(item) + ": the address must be an IP literal (0.0.0.0, [::])");
+    auto hp = parseListenAddress(spec);
+    if (!hp.ok())
+      return variableError(name, shown(item) + ": " + hp.error().message + " (0.0.0.0:25, [::]:25)");
     listener.address = joinHostPort(hp->host, hp->port);
     if (!seen.insert(listener.address).second)
       return variableError(name, listener.address + " is listed twice");
@@ -269,11 +268,10 @@ Status readAdmin(const Values& v, const EnvironmentDefaults& defaults, Settings&
     if (lowerAscii(*listen) == "off") {
       s.admin_listen.clear();
     } else {
-      auto hp = parseHostPort(*listen, 0);
-      if (!hp.ok() || hp->port == 0 || !IpAddress::parse(hp->host))
-        return variableError(
-            "TLSRELAY_ADMIN_LISTEN",
-            "expected an IP literal and a port (0.0.0.0:8025, [::]:8025) or off, got " + shown(*listen));
+      auto hp = parseListenAddress(*listen);
+      if (!hp.ok())
+        return variableError("TLSRELAY_ADMIN_LISTEN", shown(*listen) + ": " + hp.error().message +
+                                                          " (0.0.0.0:8025, [::]:8025), or off");
       s.admin_listen = joinHostPort(hp->host, hp->port);
     }
   }
@@ -281,12 +279,8 @@ Status readAdmin(const Values& v, const EnvironmentDefaults& defaults, Settings&
   if (!token) return okStatus();
   if (s.admin_listen.empty()) return variableError("TLSRELAY_ADMIN_TOKEN", "needs the admin endpoint on");
   // The checks of [admin] bearer_token_file, without quoting the value.
-  bool token68 = token->size() >= 16 && std::all_of(token->begin(), token->end(), [](char c) {
-                   return std::isalnum(static_cast<unsigned char>(c)) ||
-                          std::string_view("-._~+/=").find(c) != std::string_view::npos;
-                 });
-  if (!token68)
-    return variableError("TLSRELAY_ADMIN_TOKEN", "must be 16 or more letters, digits or -._~+/= characters");
+  if (!isBearerToken(*token))
+    return variableError("TLSRELAY_ADMIN_TOKEN", "must be " + std::string(kBearerTokenRule));
   auto dir = secretsDirectory(defaults);
   if (!dir.ok()) return dir.error();
   s.admin_token_file = *dir + "/admin.token";

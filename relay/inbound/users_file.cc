@@ -14,19 +14,13 @@
 #include <sstream>
 #include <vector>
 
+#include "common/constant_time.h"
 #include "common/durable_file.h"
 
 namespace tlsrelay {
 namespace {
 
 constexpr size_t kMaxUsersFileBytes = 16 << 20;
-
-bool constantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 // crypt_r with a heap-allocated crypt_data (it is ~32 KiB: too big for a
 // worker's stack). Returns "" on failure, never a failure token.

@@ -38,8 +38,8 @@ bool parseAlgorithm(const std::string& text, CertificateKeyType& out) {
 bool outputsUsable(const std::vector<OutputFile>& files, bool force) {
   for (size_t i = 0; i < files.size(); ++i) {
     for (size_t j = i + 1; j < files.size(); ++j) {
-      std::error_code ec;
-      if (fs::weakly_canonical(files[i].path, ec) == fs::weakly_canonical(files[j].path, ec)) {
+      std::error_code ec_i, ec_j;
+      if (fs::weakly_canonical(files[i].path, ec_i) == fs::weakly_canonical(files[j].path, ec_j)) {
         std::cerr << files[i].option << " and " << files[j].option << " must name different files\n";
         return false;
       }
@@ -53,11 +53,16 @@ bool outputsUsable(const std::vector<OutputFile>& files, bool force) {
   return true;
 }
 
-bool writeFile(const std::string& path, const std::string& data, mode_t mode) {
-  fs::path parent = fs::path(path).parent_path();
-  std::error_code ec;
-  if (!parent.empty()) fs::create_directories(parent, ec);
-  auto written = replaceFileDurably(path, data, mode);
+// The key and what was made from it, or neither: a pair that does not match
+// would keep the relay from starting.
+bool writePair(const std::string& key_path, const std::string& key_pem, const std::string& public_path,
+               const std::string& public_pem) {
+  for (const std::string& path : {key_path, public_path}) {
+    fs::path parent = fs::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) fs::create_directories(parent, ec);
+  }
+  auto written = replaceFilesDurably({{key_path, key_pem, 0600}, {public_path, public_pem, 0644}});
   if (!written.ok()) {
     std::cerr << written.error().message << "\n";
     return false;
@@ -116,7 +121,7 @@ int runCertSelfSigned(const CertCommandArgs& args) {
     std::cerr << cert.error().message << "\n";
     return cert.error().message.rfind("--", 0) == 0 ? 2 : 1;
   }
-  bool ok = writeFile(args.key_file, key_pem, 0600) && writeFile(args.cert_file, *cert, 0644);
+  bool ok = writePair(args.key_file, key_pem, args.cert_file, *cert);
   wipe(key_pem);
   if (!ok) return 1;
   auto info = inspectCertificate(*cert);
@@ -143,7 +148,7 @@ int runCertRequest(const CertCommandArgs& args) {
     std::cerr << csr.error().message << "\n";
     return csr.error().message.rfind("--", 0) == 0 ? 2 : 1;
   }
-  bool ok = writeFile(args.key_file, key_pem, 0600) && writeFile(args.csr_file, *csr, 0644);
+  bool ok = writePair(args.key_file, key_pem, args.csr_file, *csr);
   wipe(key_pem);
   if (!ok) return 1;
   auto info = inspectCertificateRequest(*csr);

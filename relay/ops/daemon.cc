@@ -163,7 +163,7 @@ struct Daemon {
     if (reports)
       reports->stop();  // before the drain: a report mail it still waits for is refused, retried later
     // The admin endpoint stays up while draining: /readyz says 503, /metrics
-    // shows the queue emptying. It closes last (finishDrain).
+    // shows the queue emptying. The drain timer below stops it last.
     uv_timer_init(loop, &drain_timer);
     drain_timer.data = this;
     engine->drain([this] {
@@ -208,10 +208,7 @@ bool startAdmin(Daemon& d) {
   s.draining = [&d] { return d.stopping; };
   s.report_store = d.report_store.get();
   s.reports = d.reports.get();
-  s.report_sender = [&d] {
-    const ReportingConfig& r = d.runtime.relay->reporting;
-    return ReportSender{r.organization_name, r.submitter, r.contact_info, r.from, r.node};
-  };
+  s.report_sender = [&d] { return reportSender(d.runtime.relay->reporting); };
   s.report_path = a.report_path;
   d.admin_busy = addAdminRoutes(*d.admin, std::move(s));
   auto started = d.admin->start();

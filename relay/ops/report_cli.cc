@@ -12,6 +12,7 @@
 #include "common/file_read.h"
 #include "common/time_format.h"
 #include "relay/ops/control_socket.h"
+#include "relay/ops/report_service.h"
 #include "relay/ops/runtime_config.h"
 #include "reporting/open_report_store.h"
 #include "reporting/report_builder.h"
@@ -76,8 +77,7 @@ int runShow(const Opened& o, const ReportCommandArgs& a) {
   }
   // The report the relay would send.
   const ReportingConfig& r = o.config.reporting;
-  TlsReportDocument doc = dailyReport({r.organization_name, r.submitter, r.contact_info, r.from, r.node},
-                                      a.day, a.domain, *counts);
+  TlsReportDocument doc = dailyReport(reportSender(r), a.day, a.domain, *counts);
   if (a.json) {
     std::cout << reportJson(doc) << "\n";
     return 0;

@@ -28,10 +28,14 @@ struct ReportService::Pass {
   PassDone done;
 };
 
+ReportSender reportSender(const ReportingConfig& c) {
+  return {c.organization_name, c.submitter, c.contact_info, c.from, c.node};
+}
+
 ReportServiceSettings reportServiceSettings(const ReportingConfig& c, const std::string& spool_directory) {
   ReportServiceSettings s;
   s.automatic = c.send;
-  s.sender = {c.organization_name, c.submitter, c.contact_info, c.from, c.node};
+  s.sender = reportSender(c);
   s.dispatch.lease_seconds = c.claim_timeout.count();
   s.send_after = c.send_after.count();
   s.send_window = c.send_window.count();

@@ -39,6 +39,9 @@ struct ReportServiceSettings {
 
 ReportServiceSettings reportServiceSettings(const ReportingConfig& config,
                                             const std::string& spool_directory);
+// Who our reports say they come from ([reporting] organization_name,
+// submitter, contact_info, from, node).
+ReportSender reportSender(const ReportingConfig& config);
 
 struct ReportSendLine {
   std::string day, policy_domain;

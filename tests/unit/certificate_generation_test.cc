@@ -257,6 +257,22 @@ TEST(CertCliTest, WritesKeyPrivatelyAndRefusesToOverwrite) {
   EXPECT_EQ(runCertSelfSigned(bad), 2);
 }
 
+TEST(CertCliTest, AForcedReplacementThatCannotWriteTheCertificateKeepsTheOldKey) {
+  TempDir dir;
+  CertCommandArgs args;
+  args.host = "relay.test";
+  args.key_file = dir.file("server.key");
+  args.cert_file = dir.file("server.pem");
+  ASSERT_EQ(runCertSelfSigned(args), 0);
+  const std::string key = readFile(args.key_file);
+  // The certificate cannot be written (its folder is a file), even as root.
+  std::ofstream(dir.file("not-a-folder")) << "x";
+  args.cert_file = dir.file("not-a-folder/server.pem");
+  args.force = true;
+  EXPECT_EQ(runCertSelfSigned(args), 1);
+  EXPECT_EQ(readFile(args.key_file), key);  // the old key still matches the old certificate
+}
+
 TEST(CertCliTest, RequestWritesKeyAndCsr) {
   TempDir dir;
   CertCommandArgs args;

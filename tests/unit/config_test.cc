@@ -581,7 +581,7 @@ TEST(AdminSection, TheBearerTokenFileHoldsOneToken) {
   EXPECT_EQ(*good, "Zm9vYmFyLWJhei0xMjM0NTY=");
   auto short_token = readBearerTokenFile(write("abc\n"));
   ASSERT_FALSE(short_token.ok());
-  EXPECT_THAT(short_token.error().message, HasSubstr("shorter than 16"));
+  EXPECT_THAT(short_token.error().message, HasSubstr("16 or more"));
   auto spaced = readBearerTokenFile(write("secret with spaces inside\n"));
   ASSERT_FALSE(spaced.ok());
   EXPECT_THAT(spaced.error().message, Not(HasSubstr("secret")));  // never the content

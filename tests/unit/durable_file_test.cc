@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -95,6 +96,22 @@ TEST_F(DurableFileTest, MissingFolderIsAnErrorNamingIt) {
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message, HasSubstr("cannot create " + path("no/such/folder")));
   EXPECT_THAT(s.error().message, HasSubstr("No such file"));
+}
+
+TEST_F(DurableFileTest, FilesThatBelongTogetherAreAllReplacedOrNoneWhenOneCannotBeWritten) {
+  ASSERT_TRUE(replaceFilesDurably({{path("key"), "old key", 0600}, {path("cert"), "old cert", 0644}}));
+  EXPECT_EQ(contents(path("key")), "old key");
+  EXPECT_EQ(modeOf(path("cert")), 0644u);
+  Status s = replaceFilesDurably({{path("key"), "new key", 0600}, {path("missing/cert"), "new cert", 0644}});
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.error().message, HasSubstr("cannot create " + path("missing")));
+  EXPECT_EQ(contents(path("key")), "old key");  // not a new key beside the old certificate
+  std::vector<std::string> left = entries();
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"cert", "key"}));  // no temporary file either
+  ASSERT_TRUE(replaceFilesDurably({{path("key"), "new key", 0600}, {path("cert"), "new cert", 0644}}));
+  EXPECT_EQ(contents(path("key")), "new key");
+  EXPECT_EQ(contents(path("cert")), "new cert");
 }
 
 }  // namespace

@@ -190,6 +190,9 @@ TEST(EnvironmentConfigTest, AdminEndpointListenAndToken) {
   std::string short_token = mustFail({{"TLSRELAY_ADMIN_TOKEN", "tooshort"}});
   EXPECT_THAT(short_token, HasSubstr("TLSRELAY_ADMIN_TOKEN: must be 16 or more"));
   EXPECT_THAT(short_token, Not(HasSubstr("tooshort")));
+  // The same rule as the token file: '=' only as padding at the end.
+  EXPECT_THAT(mustFail({{"TLSRELAY_ADMIN_TOKEN", "0123456789=abcdefXYZ"}}),
+              HasSubstr("TLSRELAY_ADMIN_TOKEN: must be 16 or more"));
   EXPECT_THAT(mustFail({{"TLSRELAY_ADMIN_LISTEN", "off"}, {"TLSRELAY_ADMIN_TOKEN", "0123456789abcdefXYZ"}}),
               HasSubstr("needs the admin endpoint on"));
 }
@@ -293,7 +296,7 @@ TEST(EnvironmentConfigTest, BadValuesAreNamed) {
   EXPECT_THAT(mustFail({{"TLSRELAY_RELAY_NETWORKS", "10.0.0.0/8,,192.168.0.0/16"}}),
               HasSubstr("empty entry"));
   EXPECT_THAT(mustFail({{"TLSRELAY_LISTEN", "0.0.0.0:70000"}}),
-              HasSubstr("TLSRELAY_LISTEN: bad port in '0.0.0.0:70000'"));
+              HasSubstr("TLSRELAY_LISTEN: '0.0.0.0:70000': bad port"));
   EXPECT_THAT(mustFail({{"TLSRELAY_LISTEN", "0.0.0.0"}}),
               HasSubstr("TLSRELAY_LISTEN: '0.0.0.0': a port is required"));
   EXPECT_THAT(mustFail({{"TLSRELAY_LISTEN", "mail.example:25"}}), HasSubstr("must be an IP literal"));

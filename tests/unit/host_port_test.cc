@@ -46,5 +46,27 @@ TEST(HostPort, JoinAndSockaddrRoundTrip) {
   EXPECT_FALSE(toSockaddr("example.com", 25).ok());
 }
 
+TEST(HostPort, ListenAddressesAreIpLiteralsWithAPort) {
+  auto v4 = parseListenAddress("0.0.0.0:25");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(joinHostPort(v4->host, v4->port), "0.0.0.0:25");
+  auto v6 = parseListenAddress("[::1]:8025");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(joinHostPort(v6->host, v6->port), "[::1]:8025");
+  auto message = [](std::string_view text, bool zero = false) {
+    auto r = parseListenAddress(text, zero);
+    return r.ok() ? std::string("ok") : r.error().message;
+  };
+  EXPECT_EQ(message("127.0.0.1"), "a port is required");
+  EXPECT_EQ(message("[::1]"), "a port is required");
+  EXPECT_EQ(message("::1"), "a port is required");  // a bare IPv6 literal has no port
+  EXPECT_EQ(message("127.0.0.1:80:0"), "a port is required");
+  EXPECT_EQ(message("mail.example:25"), "the host must be an IP literal");
+  EXPECT_NE(message("127.0.0.1:0"), "ok");  // port 0 only where asked for
+  EXPECT_EQ(message("127.0.0.1:0", true), "ok");
+  EXPECT_EQ(message("[::1]:0", true), "ok");
+  EXPECT_NE(message("127.0.0.1:65536", true), "ok");
+}
+
 }  // namespace
 }  // namespace tlsrelay
