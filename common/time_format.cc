@@ -110,4 +110,13 @@ std::optional<int64_t> parseRfc3339(std::string_view s) {
   return *date + hh * 3600 + mm * 60 + ss - offset;
 }
 
+std::string formatDuration(int64_t seconds) {
+  if (seconds < 0) seconds = 0;
+  int64_t d = seconds / 86400, h = seconds / 3600 % 24, m = seconds / 60 % 60, s = seconds % 60;
+  if (d > 0) return std::to_string(d) + "d " + std::to_string(h) + "h";
+  if (h > 0) return std::to_string(h) + "h " + std::to_string(m) + "m";
+  if (m > 0) return std::to_string(m) + "m " + std::to_string(s) + "s";
+  return std::to_string(s) + "s";
+}
+
 }  // namespace tlsrelay

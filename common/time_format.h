@@ -14,6 +14,10 @@ std::string rfc5322Date(int64_t unix_seconds);
 // RFC 3339 / ISO 8601 in UTC: "2026-11-23T14:00:00Z".
 std::string iso8601Utc(int64_t unix_seconds);
 
+// An uptime or an age, two units at most: "3d 4h", "2h 5m", "4m 10s", "12s";
+// a negative span (a clock stepped back) is "0s".
+std::string formatDuration(int64_t seconds);
+
 // The UTC day: "2026-11-23". Daily files, report days and store keys use it.
 std::string utcDay(int64_t unix_seconds);
 

@@ -268,6 +268,9 @@ class PostgresReportStore final : public ReportStore {
   Result<std::optional<std::string>> receivedReportRaw(const std::string& organization_name,
                                                        const std::string& report_id) override;
   Result<std::vector<ReceivedSummary>> receivedSummaries() override;
+  Result<std::vector<std::string>> receivedReportIds(const std::string& day,
+                                                     const std::string& organization_name,
+                                                     const std::string& policy_domain) override;
 
   Error invalid(std::string_view what) const {
     return makeError("tls report store " + name_ + ": " + std::string(what));
@@ -567,6 +570,22 @@ Result<std::vector<ReceivedSummary>> PostgresReportStore::receivedSummaries() {
       out.push_back({rows->bytes(i, 0), rows->bytes(i, 1), rows->bytes(i, 2),
                      static_cast<uint64_t>(rows->integer(i, 3)), static_cast<uint64_t>(rows->integer(i, 4)),
                      static_cast<uint64_t>(rows->integer(i, 5))});
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> PostgresReportStore::receivedReportIds(const std::string& day,
+                                                                        const std::string& organization_name,
+                                                                        const std::string& policy_domain) {
+  return withConnection([&]() -> Result<std::vector<std::string>> {
+    auto rows = exec(
+        "SELECT DISTINCT r.report_id FROM received_reports AS r JOIN received_policies AS p ON p.report = "
+        "r.id "
+        "WHERE r.day = $1 AND r.organization_name = $2 AND p.policy_domain = $3 ORDER BY r.report_id",
+        Params().text(day).bytes(organization_name).bytes(policy_domain), "cannot read received report ids");
+    if (!rows) return rows.error();
+    std::vector<std::string> out;
+    for (int i = 0; i < rows->size(); ++i) out.push_back(rows->bytes(i, 0));
     return out;
   });
 }

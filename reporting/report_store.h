@@ -159,6 +159,10 @@ class ReportStore {
                                                                const std::string& report_id) = 0;
   // Per (organization, policy domain, day), sorted by day, organization, domain.
   virtual Result<std::vector<ReceivedSummary>> receivedSummaries() = 0;
+  // The report-ids behind one of those summaries, sorted.
+  virtual Result<std::vector<std::string>> receivedReportIds(const std::string& day,
+                                                             const std::string& organization_name,
+                                                             const std::string& policy_domain) = 0;
 };
 
 }  // namespace tlsrelay

@@ -181,6 +181,12 @@ FROM received_reports AS r JOIN received_policies AS p ON p.report = r.id
 GROUP BY r.day, r.organization_name, p.policy_domain
 ORDER BY r.day, r.organization_name, p.policy_domain)sql";
 
+constexpr const char* kReceivedIds = R"sql(
+SELECT DISTINCT r.report_id
+FROM received_reports AS r JOIN received_policies AS p ON p.report = r.id
+WHERE r.day = ?1 AND r.organization_name = ?2 AND p.policy_domain = ?3
+ORDER BY r.report_id)sql";
+
 class SqliteReportStore final : public ReportStore {
  public:
   SqliteReportStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -201,6 +207,9 @@ class SqliteReportStore final : public ReportStore {
   Result<std::optional<std::string>> receivedReportRaw(const std::string& organization_name,
                                                        const std::string& report_id) override;
   Result<std::vector<ReceivedSummary>> receivedSummaries() override;
+  Result<std::vector<std::string>> receivedReportIds(const std::string& day,
+                                                     const std::string& organization_name,
+                                                     const std::string& policy_domain) override;
 
  private:
   Error fail(std::string_view what) const {
@@ -227,7 +236,7 @@ class SqliteReportStore final : public ReportStore {
   StatementPtr begin_, commit_, rollback_;
   StatementPtr add_count_, domains_, counts_, summaries_;
   StatementPtr claim_, finish_sent_, finish_no_rua_, finish_failed_, report_state_;
-  StatementPtr add_received_, add_received_policy_, received_raw_, received_summaries_;
+  StatementPtr add_received_, add_received_policy_, received_raw_, received_summaries_, received_ids_;
 };
 
 Status SqliteReportStore::exec(const char* sql, std::string_view what) {
@@ -310,6 +319,7 @@ Status SqliteReportStore::initialize() {
       {&add_received_policy_, kAddReceivedPolicy},
       {&received_raw_, "SELECT raw FROM received_reports WHERE organization_name = ?1 AND report_id = ?2"},
       {&received_summaries_, kReceivedSummaries},
+      {&received_ids_, kReceivedIds},
   };
   for (const auto& [statement, sql] : statements)
     if (Status s = prepare(*statement, sql); !s) return s;
@@ -490,6 +500,19 @@ Result<std::vector<ReceivedSummary>> SqliteReportStore::receivedSummaries() {
     out.push_back({q.textAt(0), q.textAt(1), q.textAt(2), static_cast<uint64_t>(q.integerAt(3)),
                    static_cast<uint64_t>(q.integerAt(4)), static_cast<uint64_t>(q.integerAt(5))});
   if (rc != SQLITE_DONE) return fail("cannot read received summaries");
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteReportStore::receivedReportIds(const std::string& day,
+                                                                      const std::string& organization_name,
+                                                                      const std::string& policy_domain) {
+  std::lock_guard lock(mu_);
+  Query q(received_ids_);
+  q.text(1, day).text(2, organization_name).text(3, policy_domain);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(q.textAt(0));
+  if (rc != SQLITE_DONE) return fail("cannot read received report ids");
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "common/ascii.h"
+#include "common/base64.h"
 #include "common/constant_time.h"
 #include "common/host_port.h"
 #include "common/log.h"
@@ -437,6 +438,15 @@ bool AdminHttpServer::Core::authorized(h2o_req_t* req, std::string_view path, Ht
   // RFC 7235 §2.1: the scheme is case-insensitive; RFC 6750 §2.1: "Bearer" 1*SP token.
   bool presented = value.size() > 7 && equalsIgnoreCase(value.substr(0, 7), "bearer ");
   std::string_view token = presented ? trimWsp(value.substr(7)) : std::string_view();
+  // A browser cannot send a bearer token; it can ask for a password (RFC 7617
+  // Basic), so the token is accepted as the password with any user name.
+  std::string basic_password;
+  if (!presented && value.size() > 6 && equalsIgnoreCase(value.substr(0, 6), "basic ")) {
+    auto decoded = base64Decode(trimWsp(value.substr(6)));
+    presented = decoded.ok() && decoded->find(':') != std::string::npos;
+    if (presented) basic_password = decoded->substr(decoded->find(':') + 1);
+    token = basic_password;
+  }
   // RFC 6750 §5.3: guard the token (the comparison takes no early exit).
   if (presented && constantTimeEquals(config.bearer_token, token)) return true;
   refusal = HttpResponse::text(401, "authentication required\n");
@@ -444,6 +454,8 @@ bool AdminHttpServer::Core::authorized(h2o_req_t* req, std::string_view path, Ht
   refusal.headers.emplace_back("WWW-Authenticate", presented
                                                        ? "Bearer realm=\"tlsrelay\", error=\"invalid_token\""
                                                        : "Bearer realm=\"tlsrelay\"");
+  // Offered second, so a browser asks for the token as a password.
+  refusal.headers.emplace_back("WWW-Authenticate", "Basic realm=\"tlsrelay\", charset=\"UTF-8\"");
   return false;
 }
 

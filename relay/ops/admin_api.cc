@@ -38,6 +38,7 @@ nlohmann::json queueJson(const DeliveryEngine& engine, int64_t now) {
                         {"messages", d.messages},
                         {"recipients", d.recipients},
                         {"oldest_age_seconds", std::max<int64_t>(0, now - d.oldest_received)},
+                        {"oldest_queue_id", d.oldest_queue_id},
                         {"connections", d.connections}};
     if (auto it = health.find(d.destination); it != health.end()) {
       j["failures"] = it->second.failures;
@@ -47,6 +48,18 @@ nlohmann::json queueJson(const DeliveryEngine& engine, int64_t now) {
     destinations.push_back(std::move(j));
   }
   return {{"messages", engine.queuedMessages()}, {"destinations", std::move(destinations)}};
+}
+
+nlohmann::json postureJson(const std::vector<DestinationPosture>& postures) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const DestinationPosture& p : postures) {
+    nlohmann::json sessions = nlohmann::json::object();
+    for (size_t i = 0; i < kTlsPostureCount; ++i)
+      sessions[toString(static_cast<TlsPosture>(i))] = p.sessions[i];
+    out.push_back(
+        {{"domain", p.domain}, {"sessions", std::move(sessions)}, {"last_session", p.last_session}});
+  }
+  return out;
 }
 
 std::optional<nlohmann::json> messageJson(const DeliveryEngine& engine, const std::string& queue_id) {

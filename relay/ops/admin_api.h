@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "relay/queue/delivery_engine.h"
+#include "reporting/tls_posture.h"
 
 namespace tlsrelay {
 
@@ -20,6 +21,8 @@ nlohmann::json healthJson(const std::vector<DestinationHealth::State>& states);
 // {"messages": N, "destinations": [{destination, messages, recipients,
 // oldest_age_seconds, connections, failures?, backoff_until?, last_error?}]}
 nlohmann::json queueJson(const DeliveryEngine& engine, int64_t now);
+// [{domain, sessions: {dane, mta-sts, policy, opportunistic, plaintext, failed}, last_session}]
+nlohmann::json postureJson(const std::vector<DestinationPosture>& postures);
 // One queued message: envelope, flags and each recipient's state; nullopt when
 // it is not queued.
 std::optional<nlohmann::json> messageJson(const DeliveryEngine& engine, const std::string& queue_id);

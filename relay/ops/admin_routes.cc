@@ -9,8 +9,12 @@
 #include "common/gzip.h"
 #include "common/time_format.h"
 #include "relay/admin/admin_http_server.h"
+#include "relay/admin/url_decoding.h"
 #include "relay/ops/admin_api.h"
+#include "relay/ops/off_loop_work.h"
 #include "relay/ops/report_service.h"
+#include "relay/ops/report_views.h"
+#include "relay/ops/web_routes.h"
 #include "relay/queue/delivery_engine.h"
 #include "reporting/report_builder.h"
 #include "reporting/report_dispatch.h"
@@ -39,44 +43,10 @@ HttpResponse jsonError(int status, const std::string& message) {
   return jsonResponse(status, json{{"error", message}});
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding: %XX and '+' for a space.
-std::string formDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// The first value of `name` in a query string; nullopt when absent.
-std::optional<std::string> queryValue(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    std::string_view pair = query.substr(0, query.find('&'));
-    query.remove_prefix(std::min(query.size(), pair.size() + 1));
-    size_t eq = pair.find('=');
-    if (formDecode(pair.substr(0, eq)) == name)
-      return eq == std::string_view::npos ? std::string() : formDecode(pair.substr(eq + 1));
-  }
-  return std::nullopt;
-}
-
 class Routes : public std::enable_shared_from_this<Routes> {
  public:
-  explicit Routes(AdminRouteSources sources) : s_(std::move(sources)) {}
+  Routes(AdminRouteSources sources, std::shared_ptr<OffLoopWork> work)
+      : s_(std::move(sources)), work_(std::move(work)) {}
 
   void add(AdminHttpServer& server) {
     auto self = shared_from_this();
@@ -103,7 +73,7 @@ class Routes : public std::enable_shared_from_this<Routes> {
         "GET", "/api/queue/",
         [self](const HttpRequest& req) {
           std::string id =
-              formDecode(std::string_view(req.path).substr(std::string_view("/api/queue/").size()));
+              percentDecode(std::string_view(req.path).substr(std::string_view("/api/queue/").size()));
           auto message = messageJson(*self->s_.engine, id);
           if (!message) return jsonError(404, "no queued message " + printableAscii(id, 64));
           return jsonResponse(200, *message);
@@ -111,6 +81,10 @@ class Routes : public std::enable_shared_from_this<Routes> {
         AdminHttpServer::Match::kPrefix);
     server.addRoute("GET", "/api/destinations", [self](const HttpRequest&) {
       return jsonResponse(200, healthJson(self->s_.engine->health()));
+    });
+    server.addRoute("GET", "/api/tls-posture", [self](const HttpRequest&) {
+      return jsonResponse(200, postureJson(self->s_.tls_posture ? self->s_.tls_posture()
+                                                                : std::vector<DestinationPosture>{}));
     });
     if (s_.report_store == nullptr) return;
     server.addAsyncRoute("GET", "/api/reports", [self](HttpRequest req, AdminHttpServer::Reply reply) {
@@ -124,9 +98,9 @@ class Routes : public std::enable_shared_from_this<Routes> {
         AdminHttpServer::Match::kPrefix);
     server.addAsyncRoute("GET", "/api/reports/received", [self](HttpRequest, AdminHttpServer::Reply reply) {
       self->offLoop(std::move(reply), [store = self->s_.report_store] {
-        auto rows = store->receivedSummaries();
-        if (!rows.ok()) return jsonError(503, rows.error().message);
-        return jsonResponse(200, json{{"received", receivedSummariesJson(*rows)}});
+        auto view = receivedReportsView(*store);
+        if (!view.ok()) return jsonError(503, view.error().message);
+        return jsonResponse(200, *view);
       });
     });
     server.addAsyncRoute("GET", "/api/reports/received/report",
@@ -139,32 +113,11 @@ class Routes : public std::enable_shared_from_this<Routes> {
       });
   }
 
-  bool busy() const { return in_flight_ > 0; }
+  bool busy() const { return in_flight_ > 0 || work_->busy(); }
 
  private:
-  // Blocking store work on the thread pool; the reply goes out on the loop.
   void offLoop(AdminHttpServer::Reply reply, std::function<HttpResponse()> work) {
-    struct Work {
-      uv_work_t req{};
-      std::function<HttpResponse()> work;
-      AdminHttpServer::Reply reply;
-      HttpResponse response;
-      std::shared_ptr<Routes> routes;
-    };
-    auto* w = new Work{{}, std::move(work), std::move(reply), {}, shared_from_this()};
-    w->req.data = w;
-    ++in_flight_;
-    uv_queue_work(
-        s_.loop, &w->req,
-        [](uv_work_t* req) {
-          auto* w = static_cast<Work*>(req->data);
-          w->response = w->work();
-        },
-        [](uv_work_t* req, int) {
-          std::unique_ptr<Work> w(static_cast<Work*>(req->data));
-          --w->routes->in_flight_;
-          w->reply(std::move(w->response));
-        });
+    work_->run(std::move(reply), std::move(work));
   }
 
   void sentReports(HttpRequest req, AdminHttpServer::Reply reply) {
@@ -176,12 +129,10 @@ class Routes : public std::enable_shared_from_this<Routes> {
         return;
       }
     }
-    int64_t now = static_cast<int64_t>(::time(nullptr));
-    offLoop(std::move(reply), [store = s_.report_store, from = utcDay(now - int64_t(days - 1) * 86400),
-                               to = utcDay(now)] {
-      auto rows = store->summaries(from, to);
-      if (!rows.ok()) return jsonError(503, rows.error().message);
-      return jsonResponse(200, json{{"from", from}, {"to", to}, {"reports", daySummariesJson(*rows)}});
+    offLoop(std::move(reply), [store = s_.report_store, days, now = static_cast<int64_t>(::time(nullptr))] {
+      auto view = sentReportsView(*store, days, now);
+      if (!view.ok()) return jsonError(503, view.error().message);
+      return jsonResponse(200, *view);
     });
   }
 
@@ -191,19 +142,19 @@ class Routes : public std::enable_shared_from_this<Routes> {
     size_t slash = rest.find('/');
     std::string day(rest.substr(0, slash));
     std::string domain =
-        slash == std::string_view::npos ? "" : lowerAscii(formDecode(rest.substr(slash + 1)));
+        slash == std::string_view::npos ? "" : lowerAscii(percentDecode(rest.substr(slash + 1)));
     if (!parseUtcDay(day) || domain.empty() || domain.find('/') != std::string::npos) {
       reply(jsonError(404, "expected /api/reports/YYYY-MM-DD/<policy-domain>"));
       return;
     }
     offLoop(std::move(reply), [store = s_.report_store, sender = s_.report_sender(), day, domain] {
-      auto counts = store->sessionCounts(day, domain);
-      if (!counts.ok()) return jsonError(503, counts.error().message);
-      if (counts->empty())
+      auto text = sentReportText(*store, sender, day, domain);
+      if (!text.ok()) return jsonError(503, text.error().message);
+      if (!text->has_value())
         return jsonError(404, "no TLS sessions counted for " + printableAscii(domain, 253) + " on " + day);
       HttpResponse r;
       r.content_type = "application/tlsrpt+json";
-      r.body = reportJson(dailyReport(sender, day, domain, *counts)) + "\n";
+      r.body = **text + "\n";
       return r;
     });
   }
@@ -216,19 +167,12 @@ class Routes : public std::enable_shared_from_this<Routes> {
       return;
     }
     offLoop(std::move(reply), [store = s_.report_store, organization = *organization, id = *id] {
-      auto raw = store->receivedReportRaw(organization, id);
-      if (!raw.ok()) return jsonError(503, raw.error().message);
-      if (!raw->has_value()) return jsonError(404, "no such report");
+      auto text = receivedReportText(*store, organization, id);
+      if (!text.ok()) return jsonError(503, text.error().message);
+      if (!text->has_value()) return jsonError(404, "no such report");
       HttpResponse r;
       r.content_type = "application/tlsrpt+json";
-      if (!looksGzipped(**raw)) {
-        r.body = std::move(**raw);
-        return r;
-      }
-      auto plain = gzipDecompress(**raw, kReportMaxBytes);
-      if (!plain.ok())
-        return jsonError(500, "the stored report does not decompress: " + plain.error().message);
-      r.body = std::move(*plain);
+      r.body = std::move(**text);
       return r;
     });
   }
@@ -274,13 +218,16 @@ class Routes : public std::enable_shared_from_this<Routes> {
   }
 
   AdminRouteSources s_;
-  int in_flight_ = 0;  // loop thread only
+  std::shared_ptr<OffLoopWork> work_;
+  int in_flight_ = 0;  // ingests under way; loop thread only
 };
 
 }  // namespace
 
 std::function<bool()> addAdminRoutes(AdminHttpServer& server, AdminRouteSources sources) {
-  auto routes = std::make_shared<Routes>(std::move(sources));
+  auto work = OffLoopWork::make(sources.loop);
+  addWebRoutes(server, sources, work);
+  auto routes = std::make_shared<Routes>(std::move(sources), work);
   routes->add(server);
   return [routes] { return routes->busy(); };
 }

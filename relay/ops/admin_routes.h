@@ -6,6 +6,8 @@
 //   GET  /api/queue               queued messages per destination
 //   GET  /api/queue/<queue-id>    one message: envelope and each recipient
 //   GET  /api/destinations        destinations and hosts in connection backoff
+//   GET  /api/tls-posture         sessions per destination by TLS posture
+//   GET  / and the web view's pages (relay/ops/web_routes.h)
 //   GET  /api/reports[?days=N]    the reports we send: per day and policy domain
 //   GET  /api/reports/<day>/<domain>           that report's RFC 8460 JSON
 //   GET  /api/reports/received                 reports others sent us
@@ -23,6 +25,7 @@
 
 #include "relay/ops/daemon_status.h"
 #include "relay/ops/metrics_page.h"
+#include "reporting/tls_posture.h"
 
 namespace tlsrelay {
 
@@ -42,6 +45,7 @@ struct AdminRouteSources {
   ReportService* reports = nullptr;
   std::function<ReportSender()> report_sender;  // our identity in the reports, as configured now
   std::string report_path;                      // "" = no report receiver
+  std::function<std::vector<DestinationPosture>()> tls_posture;  // sessions per destination by TLS posture
 };
 
 // Returns "is a store query or an ingest still running": the daemon waits

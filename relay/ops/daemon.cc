@@ -37,6 +37,7 @@
 #include "reporting/open_report_store.h"
 #include "reporting/report_dispatch.h"
 #include "reporting/report_store.h"
+#include "reporting/tls_posture.h"
 #include "reporting/tls_result_log.h"
 #include "reporting/tls_session_counter.h"
 
@@ -57,6 +58,7 @@ struct Daemon {
   std::unique_ptr<MtaStsProvider> mta_sts;
   std::unique_ptr<MtaStsRefresher> sts_refresher;
   DeliveryMetrics delivery_metrics;
+  TlsPostureTally tls_posture;  // the web view's destination page
   LabelledCounter received{"tlsrelay_messages_received_total",
                            "Messages accepted into the spool (answered 250), TLS reports for us excluded",
                            {}};
@@ -210,6 +212,7 @@ bool startAdmin(Daemon& d) {
   s.reports = d.reports.get();
   s.report_sender = [&d] { return reportSender(d.runtime.relay->reporting); };
   s.report_path = a.report_path;
+  s.tls_posture = [&d] { return d.tls_posture.snapshot(); };
   d.admin_busy = addAdminRoutes(*d.admin, std::move(s));
   auto started = d.admin->start();
   if (!started.ok()) {
@@ -260,7 +263,7 @@ int runServe(const std::string& config_path) {
   d.mta_sts = makeConfiguredMtaSts(cfg.mta_sts, d.resolver.get(), unix_now);
 
   d.received.add({}, 0);  // present from the first scrape
-  std::vector<DeliveryObserver*> observers{&d.delivery_metrics};
+  std::vector<DeliveryObserver*> observers{&d.delivery_metrics, &d.tls_posture};
   {
     // Every attempt's TLS outcome, for the daily TLS reports (RFC 8460).
     std::string dir = cfg.spool_directory + "/tls-results";

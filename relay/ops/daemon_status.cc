@@ -52,21 +52,12 @@ Result<DaemonStatus> decodeDaemonStatus(std::string_view json) {
   return s;
 }
 
-std::string formatUptime(int64_t seconds) {
-  if (seconds < 0) seconds = 0;
-  int64_t d = seconds / 86400, h = seconds / 3600 % 24, m = seconds / 60 % 60, s = seconds % 60;
-  if (d > 0) return std::to_string(d) + "d " + std::to_string(h) + "h";
-  if (h > 0) return std::to_string(h) + "h " + std::to_string(m) + "m";
-  if (m > 0) return std::to_string(m) + "m " + std::to_string(s) + "s";
-  return std::to_string(s) + "s";
-}
-
 std::string formatDaemonStatus(const DaemonStatus& s) {
   std::ostringstream out;
   out << "state:     " << stateName(s.state);
   if (s.state == DaemonStatus::State::Draining) out << " (finishing sessions and deliveries, then exiting)";
   out << "\n"
-      << "uptime:    " << formatUptime(s.now - s.started_at) << " (since " << iso8601Utc(s.started_at)
+      << "uptime:    " << formatDuration(s.now - s.started_at) << " (since " << iso8601Utc(s.started_at)
       << ")\n";
   if (s.pid != 0) out << "pid:       " << s.pid << "\n";
   if (!s.hostname.empty()) out << "hostname:  " << s.hostname << "\n";

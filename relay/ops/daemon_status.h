@@ -35,9 +35,6 @@ std::string encodeDaemonStatus(const DaemonStatus& status);
 // The reverse; the error says what was missing.
 Result<DaemonStatus> decodeDaemonStatus(std::string_view json);
 
-// "3d 4h", "2h 5m", "4m 10s", "12s".
-std::string formatUptime(int64_t seconds);
-
 // The human-readable form `tlsrelay status` prints, one fact per line.
 std::string formatDaemonStatus(const DaemonStatus& status);
 

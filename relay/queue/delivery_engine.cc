@@ -112,7 +112,10 @@ std::vector<DeliveryEngine::DestinationSummary> DeliveryEngine::queueSummary() c
       if (std::find(counted.begin(), counted.end(), &d) != counted.end()) continue;
       counted.push_back(&d);
       ++d.messages;
-      if (d.oldest_received == 0 || env.received_at < d.oldest_received) d.oldest_received = env.received_at;
+      if (d.oldest_received == 0 || env.received_at < d.oldest_received) {
+        d.oldest_received = env.received_at;
+        d.oldest_queue_id = id;
+      }
     }
   }
   std::vector<DestinationSummary> out;
@@ -126,6 +129,25 @@ std::vector<DeliveryEngine::DestinationSummary> DeliveryEngine::queueSummary() c
     return a.destination < b.destination;
   });
   return out;
+}
+
+std::vector<std::string> DeliveryEngine::messagesFor(const std::string& destination, size_t limit) const {
+  std::vector<std::pair<int64_t, std::string>> found;
+  for (const auto& [id, entry] : messages_) {
+    const Envelope& env = *entry.envelope;
+    for (const auto& r : env.recipients) {
+      if (r.state == RecipientState::Pending && destinationOf(r.address, env.flags) == destination) {
+        found.emplace_back(env.received_at, id);
+        break;
+      }
+    }
+  }
+  const size_t n = std::min(limit, found.size());
+  std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(n), found.end());
+  std::vector<std::string> ids;
+  ids.reserve(n);
+  for (size_t i = 0; i < n; ++i) ids.push_back(std::move(found[i].second));
+  return ids;
 }
 
 std::shared_ptr<const Envelope> DeliveryEngine::findMessage(const std::string& id) const {

@@ -65,9 +65,13 @@ class DeliveryEngine {
     size_t messages = 0;          // messages with a pending recipient there
     size_t recipients = 0;        // pending recipients there
     int64_t oldest_received = 0;  // unix seconds of the oldest such message
+    std::string oldest_queue_id;  // that message
     uint32_t connections = 0;     // open delivery connections
   };
   std::vector<DestinationSummary> queueSummary() const;
+  // Queue ids of messages with a recipient pending for `destination`, oldest
+  // first, at most `limit` (the web view's list of one destination).
+  std::vector<std::string> messagesFor(const std::string& destination, size_t limit) const;
   // One queued message (null when it is not in the queue).
   std::shared_ptr<const Envelope> findMessage(const std::string& id) const;
   // Destinations and hosts with connection failures on record (queue list).

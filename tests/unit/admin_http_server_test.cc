@@ -60,7 +60,9 @@ size_t collectHeader(char* data, size_t size, size_t n, void* out) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+    // A repeated field (WWW-Authenticate) keeps every value, one per line.
+    std::string& slot = (*static_cast<std::map<std::string, std::string>*>(out))[name];
+    slot += (slot.empty() ? "" : "\n") + value;
   }
   return size * n;
 }
@@ -429,12 +431,15 @@ TEST_F(AdminHttpServerTest, BearerTokenGuardsAllButProbes) {
   startServer();
   auto replies = whileServing([&] {
     CurlRequest good{url("/metrics")}, wrong{url("/metrics")}, longer{url("/metrics")},
-        lower{url("/metrics")}, basic{url("/metrics")}, unknown{url("/nope")};
+        lower{url("/metrics")}, basic{url("/metrics")}, unknown{url("/nope")}, browser{url("/metrics")},
+        browser_wrong{url("/metrics")};
     good.headers = {"Authorization: Bearer s3cret-token"};
     wrong.headers = {"Authorization: Bearer s3cret-tokex"};
     longer.headers = {"Authorization: Bearer s3cret-token2"};
     lower.headers = {"Authorization: bearer s3cret-token"};
-    basic.headers = {"Authorization: Basic czNjcmV0LXRva2Vu"};
+    basic.headers = {"Authorization: Basic czNjcmV0LXRva2Vu"};                  // the token without "user:"
+    browser.headers = {"Authorization: Basic YWRtaW46czNjcmV0LXRva2Vu"};        // admin:s3cret-token
+    browser_wrong.headers = {"Authorization: Basic YWRtaW46czNjcmV0LXRva2V4"};  // admin:s3cret-tokex
     return std::vector{fetch({url("/metrics")}),
                        fetch(wrong),
                        fetch(longer),
@@ -443,10 +448,14 @@ TEST_F(AdminHttpServerTest, BearerTokenGuardsAllButProbes) {
                        fetch(lower),
                        fetch({url("/healthz")}),
                        fetch({url("/readyz")}),
-                       fetch(unknown)};
+                       fetch(unknown),
+                       fetch(browser),
+                       fetch(browser_wrong)};
   });
   EXPECT_EQ(replies[0].status, 401);
-  EXPECT_EQ(replies[0].headers["www-authenticate"], "Bearer realm=\"tlsrelay\"");
+  // Bearer first (RFC 6750 §3), then Basic, so a browser asks for the token as a password.
+  EXPECT_EQ(replies[0].headers["www-authenticate"],
+            "Bearer realm=\"tlsrelay\"\nBasic realm=\"tlsrelay\", charset=\"UTF-8\"");
   EXPECT_EQ(replies[0].body.find("metrics"), std::string::npos);
   EXPECT_EQ(replies[1].status, 401);
   EXPECT_NE(replies[1].headers["www-authenticate"].find("error=\"invalid_token\""), std::string::npos);
@@ -459,6 +468,8 @@ TEST_F(AdminHttpServerTest, BearerTokenGuardsAllButProbes) {
   EXPECT_EQ(replies[6].body, "healthy");
   EXPECT_EQ(replies[7].status, 200);
   EXPECT_EQ(replies[8].status, 401);  // no route discovery without the token
+  EXPECT_EQ(replies[9].status, 200);  // Basic, the token as the password
+  EXPECT_EQ(replies[10].status, 401);
   EXPECT_FALSE(authorization_visible);
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/time_format.h"
 #include "relay/ops/control_socket.h"
 
 namespace tlsrelay {
@@ -87,12 +88,12 @@ TEST(DaemonStatusTest, HumanReadableForm) {
 }
 
 TEST(DaemonStatusTest, Uptime) {
-  EXPECT_EQ(formatUptime(0), "0s");
-  EXPECT_EQ(formatUptime(59), "59s");
-  EXPECT_EQ(formatUptime(61), "1m 1s");
-  EXPECT_EQ(formatUptime(3600), "1h 0m");
-  EXPECT_EQ(formatUptime(3 * 86400 + 4 * 3600 + 59), "3d 4h");
-  EXPECT_EQ(formatUptime(-5), "0s") << "a clock step back shows 0, not a negative time";
+  EXPECT_EQ(formatDuration(0), "0s");
+  EXPECT_EQ(formatDuration(59), "59s");
+  EXPECT_EQ(formatDuration(61), "1m 1s");
+  EXPECT_EQ(formatDuration(3600), "1h 0m");
+  EXPECT_EQ(formatDuration(3 * 86400 + 4 * 3600 + 59), "3d 4h");
+  EXPECT_EQ(formatDuration(-5), "0s") << "a clock step back shows 0, not a negative time";
 }
 
 // A ControlSocket on its own loop thread; commands are sent from the test thread.

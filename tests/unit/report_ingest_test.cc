@@ -115,6 +115,10 @@ class RefusingStore : public ReportStore {
     return makeError("unused");
   }
   Result<std::vector<ReceivedSummary>> receivedSummaries() override { return makeError("unused"); }
+  Result<std::vector<std::string>> receivedReportIds(const std::string&, const std::string&,
+                                                     const std::string&) override {
+    return std::vector<std::string>{};
+  }
 };
 
 TEST(ReportIngest, AStoreThatRefusesIsAStoreErrorAndNotKept) {

@@ -355,6 +355,11 @@ TEST_P(ReportStoreTest, ReceivedReportsAreStoredOnceAndSummarized) {
   EXPECT_THAT(*summaries, ElementsAre(ReceivedSummary{"Org X", "other.example", kDay, 5, 0, 1},
                                       ReceivedSummary{"Org X", "our.example", kDay, 11, 3, 2},
                                       ReceivedSummary{"Org Y", "our.example", kDay, 4, 0, 1}));
+  auto ids = store->receivedReportIds(kDay, "Org X", "our.example");
+  ASSERT_TRUE(ids) << ids.error().message;
+  EXPECT_THAT(*ids, ElementsAre("1", "2"));
+  EXPECT_THAT(*store->receivedReportIds(kDay, "Org X", "other.example"), ElementsAre("1"));
+  EXPECT_TRUE(store->receivedReportIds(kDay, "Org Z", "our.example")->empty());
   auto raw = store->receivedReportRaw("Org X", "1");
   ASSERT_TRUE(raw && *raw);
   EXPECT_EQ(**raw, std::string("\x1f\x8b\x08\0raw", 7));
@@ -432,6 +437,7 @@ TEST_P(ReportStoreTest, BytesFromStrangersAreKeptExactly) {
   EXPECT_EQ(**raw, every_byte);
   EXPECT_FALSE(*store->receivedReportRaw(odd, odd));
   EXPECT_THAT(*store->receivedSummaries(), ElementsAre(ReceivedSummary{odd, "our.example", kDay, 1, 0, 1}));
+  EXPECT_THAT(*store->receivedReportIds(kDay, odd, "our.example"), ElementsAre(odd + "-id"));
 }
 
 }  // namespace

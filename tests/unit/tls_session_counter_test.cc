@@ -164,6 +164,10 @@ class FlakyStore : public ReportStore {
     return std::optional<std::string>{};
   }
   Result<std::vector<ReceivedSummary>> receivedSummaries() override { return std::vector<ReceivedSummary>{}; }
+  Result<std::vector<std::string>> receivedReportIds(const std::string&, const std::string&,
+                                                     const std::string&) override {
+    return std::vector<std::string>{};
+  }
 };
 
 TEST(TlsSessionCounter, AFailingStoreLosesNothingOnceItRecovers) {

@@ -1,0 +1,30 @@
+// What the JSON API and the web view show of the TLS report store: the same
+// queries and the same JSON for both. Blocking (store I/O): call on the
+// thread pool (OffLoopWork), never on the loop.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "reporting/report_dispatch.h"
+#include "reporting/report_store.h"
+
+namespace tlsrelay {
+
+// {"from", "to", "reports": daySummariesJson} for the `days` days up to today.
+Result<nlohmann::json> sentReportsView(ReportStore& store, int days, int64_t now);
+// The RFC 8460 document our counts make for (day, policy domain); nullopt when
+// no session was counted for it.
+Result<std::optional<std::string>> sentReportText(ReportStore& store, const ReportSender& sender,
+                                                  const std::string& day, const std::string& domain);
+// {"received": receivedSummariesJson}.
+Result<nlohmann::json> receivedReportsView(ReportStore& store);
+// A received report's JSON text, decompressed when it came gzipped; nullopt
+// when there is no such report.
+Result<std::optional<std::string>> receivedReportText(ReportStore& store, const std::string& organization,
+                                                      const std::string& report_id);
+
+}  // namespace tlsrelay
