@@ -46,7 +46,7 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
   std::string method;
-  std::string path;     // normalized ("/a/../b" is "/b"), without the query
+  std::string path;     // normalized and percent-decoded by H2O ("/a/../b" is "/b", "%41" is "A"), no query
   std::string query;    // what follows '?', as sent; "" when there is none
   HttpHeaders headers;  // names in lower case; Authorization is never included
   std::string body;     // the bytes as received (chunked coding removed)

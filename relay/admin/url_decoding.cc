@@ -13,11 +13,11 @@ int hexValue(char c) {
   return -1;
 }
 
-std::string decode(std::string_view s, bool plus_is_space) {
+std::string formDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+' && plus_is_space) {
+    if (s[i] == '+') {
       out += ' ';
     } else if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
       out += static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2]));
@@ -31,17 +31,13 @@ std::string decode(std::string_view s, bool plus_is_space) {
 
 }  // namespace
 
-std::string percentDecode(std::string_view text) {
-  return decode(text, false);
-}
-
 std::optional<std::string> queryValue(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     std::string_view pair = query.substr(0, query.find('&'));
     query.remove_prefix(std::min(query.size(), pair.size() + 1));
     size_t eq = pair.find('=');
-    if (decode(pair.substr(0, eq), true) == name)
-      return eq == std::string_view::npos ? std::string() : decode(pair.substr(eq + 1), true);
+    if (formDecode(pair.substr(0, eq)) == name)
+      return eq == std::string_view::npos ? std::string() : formDecode(pair.substr(eq + 1));
   }
   return std::nullopt;
 }

@@ -1,6 +1,6 @@
-// Reading what a request's URL carries: percent-decoded path segments and
-// query values (RFC 3986 §2.1; '+' is a space only in a query, per the
-// application/x-www-form-urlencoded rules browsers follow).
+// Reading a request's query string: percent-decoded values (RFC 3986 §2.1,
+// '+' a space as in application/x-www-form-urlencoded, which browsers send).
+// The path needs no decoding: H2O hands it over decoded (HttpRequest::path).
 #pragma once
 
 #include <optional>
@@ -9,8 +9,6 @@
 
 namespace tlsrelay {
 
-// "%2F" and the like decoded; a malformed escape stays as it is; '+' stays '+'.
-std::string percentDecode(std::string_view text);
 // The first value of `name` in a query string ("a=1&b=x+y"); nullopt when absent.
 std::optional<std::string> queryValue(std::string_view query, std::string_view name);
 

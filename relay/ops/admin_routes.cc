@@ -73,7 +73,7 @@ class Routes : public std::enable_shared_from_this<Routes> {
         "GET", "/api/queue/",
         [self](const HttpRequest& req) {
           std::string id =
-              percentDecode(std::string_view(req.path).substr(std::string_view("/api/queue/").size()));
+              std::string(std::string_view(req.path).substr(std::string_view("/api/queue/").size()));
           auto message = messageJson(*self->s_.engine, id);
           if (!message) return jsonError(404, "no queued message " + printableAscii(id, 64));
           return jsonResponse(200, *message);
@@ -141,8 +141,7 @@ class Routes : public std::enable_shared_from_this<Routes> {
     std::string_view rest = std::string_view(req.path).substr(std::string_view("/api/reports/").size());
     size_t slash = rest.find('/');
     std::string day(rest.substr(0, slash));
-    std::string domain =
-        slash == std::string_view::npos ? "" : lowerAscii(percentDecode(rest.substr(slash + 1)));
+    std::string domain = slash == std::string_view::npos ? "" : lowerAscii(rest.substr(slash + 1));
     if (!parseUtcDay(day) || domain.empty() || domain.find('/') != std::string::npos) {
       reply(jsonError(404, "expected /api/reports/YYYY-MM-DD/<policy-domain>"));
       return;

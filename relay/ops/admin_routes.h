@@ -11,7 +11,7 @@
 //   GET  /api/reports[?days=N]    the reports we send: per day and policy domain
 //   GET  /api/reports/<day>/<domain>           that report's RFC 8460 JSON
 //   GET  /api/reports/received                 reports others sent us
-//   GET  /api/reports/received/<org>/<id>      one of them, as received (JSON)
+//   GET  /api/reports/received/report?organization=<org>&id=<id>   one of them, as received
 //   POST <report_path>            a TLS report for us (RFC 8460 §5.4)
 // Store queries and the ingest run on the thread pool; the rest on the loop.
 // Shapes: docs/operations.md ("Admin endpoint").

@@ -66,7 +66,7 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
         "GET", "/queue/",
         [self](const HttpRequest& req) {
           const std::string id =
-              percentDecode(std::string_view(req.path).substr(std::string_view("/queue/").size()));
+              std::string(std::string_view(req.path).substr(std::string_view("/queue/").size()));
           auto message = messageJson(*self->s_.engine, id);
           if (!message)
             return problem(404, "not in the queue",
@@ -154,8 +154,7 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
     std::string_view rest = std::string_view(req.path).substr(std::string_view("/reports/").size());
     const size_t slash = rest.find('/');
     const std::string day(rest.substr(0, slash));
-    const std::string domain =
-        slash == std::string_view::npos ? "" : lowerAscii(percentDecode(rest.substr(slash + 1)));
+    const std::string domain = slash == std::string_view::npos ? "" : lowerAscii(rest.substr(slash + 1));
     if (!parseUtcDay(day) || domain.empty() || domain.find('/') != std::string::npos) {
       reply(problem(404, "no such page", "expected /reports/YYYY-MM-DD/<policy-domain>"));
       return;
