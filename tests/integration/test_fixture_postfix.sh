@@ -5,7 +5,9 @@
 #  2. Sink with TLS: STARTTLS offered, swaks verifies the certificate against the
 #     test CA, the message lands in the maildir with a TLS Received: header.
 #  3. Sink without TLS: STARTTLS not offered, swaks --tls fails, plain mail lands.
-#  4. Stop leaves no Postfix master behind.
+#  4. The instance helpers of lib.sh return 1 (not exit) when a start fails: a
+#     port in use, a configuration postfix refuses; neither leaves a master.
+#  5. Stop leaves no Postfix master behind, and a second stop is a no-op.
 # Env: SINK_TLS_IP (127.0.1.1), SINK_PLAIN_IP (127.0.1.2), SINK_PORT (25).
 set -euo pipefail
 
@@ -65,6 +67,7 @@ out=$(bash "$fixtures/postfix_sink.sh" start "$work/sink-tls" "$tls_ip" "$port" 
 echo "# postfix_sink.sh start (tls): $(( $(now_ms) - t0 )) ms"
 check "start prints the maildir" [ "$out" = "MAILDIR=$work/sink-tls/mail" ]
 check "master.pid names a live process" pid_alive "$(tr -d ' \n' <"$work/sink-tls/queue/pid/master.pid")"
+check "postfix_master_pid reads it" [ "$(postfix_master_pid "$work/sink-tls")" = "$(tr -d ' \n' <"$work/sink-tls/queue/pid/master.pid")" ]
 
 ehlo=$(swaks --server "$tls_ip:$port" --quit-after EHLO --helo client.test 2>&1 || true)
 check "TLS sink offers STARTTLS" grep -q "250-STARTTLS\|250 STARTTLS" <<<"$ehlo"
@@ -107,7 +110,34 @@ msg=$(find "$work/sink-plain/mail/new" -type f | head -n1)
 check "plain Received: has no TLS" bash -c "! grep -q 'using TLS' '${msg:-/dev/null}' && grep -q 'with ESMTP id' '${msg:-/dev/null}'"
 check "TLS sink still has exactly one message" [ "$(bash "$fixtures/postfix_sink.sh" count "$work/sink-tls")" = 1 ]
 
-# --- 4. stop -------------------------------------------------------------------
+# --- 4. failed starts -----------------------------------------------------------
+# Each helper call runs in this shell: an exit instead of a return would end the script.
+t0=$(now_ms)
+start_refused() {  # start_refused DIR ADDR PORT: start_postfix_instance returns 1
+  local rc=0
+  start_postfix_instance "$1" 2 "$2" "$3" 2>>"$work/failed-starts.log" || rc=$?
+  [ "$rc" = 1 ]
+}
+no_master() { ! postfix_master_pid "$1" >/dev/null && ! pgrep -f "$1/" >/dev/null; }
+busy=$work/sink-busy
+check "postfix_sink.sh start fails on a port in use" \
+  bash -c "! bash '$fixtures/postfix_sink.sh' start '$busy' '$plain_ip' '$port' no >/dev/null 2>&1"
+check "  ... and started nothing" no_master "$busy"
+# The instance that script wrote (its own queue, listening on the busy port).
+check "start_postfix_instance refuses a port in use" start_refused "$busy" "$plain_ip" "$port"
+check "  ... and said so" grep -q "$plain_ip:$port is already in use" "$work/failed-starts.log"
+check "  ... and started nothing" no_master "$busy"
+free=$(free_port "$plain_ip")
+sed -i "s/^$plain_ip:$port /$plain_ip:$free /" "$busy/etc/master.cf"
+printf 'mail_owner = no-such-user-here\n' >>"$busy/etc/main.cf"  # the last setting wins
+check "start_postfix_instance returns 1 when postfix start fails" start_refused "$busy" "$plain_ip" "$free"
+check "  ... and said so" grep -q "postfix start failed" "$work/failed-starts.log"
+check "  ... and started nothing" no_master "$busy"
+check "  ... and the running sinks are untouched" \
+  bash -c "pid=\$(tr -d ' \n' <'$work/sink-plain/queue/pid/master.pid') && kill -0 \"\$pid\""
+echo "# failed starts: $(( $(now_ms) - t0 )) ms"
+
+# --- 5. stop -------------------------------------------------------------------
 tls_master=$(tr -d ' \n' <"$work/sink-tls/queue/pid/master.pid")
 plain_master=$(tr -d ' \n' <"$work/sink-plain/queue/pid/master.pid")
 t0=$(now_ms)
@@ -122,6 +152,8 @@ check "plain sink port is closed" wait_for_port_closed "$plain_ip" "$port" 5
 # pgrep excludes itself, so run it here, not in a "bash -c" whose own command line matches.
 no_process_mentions() { ! pgrep -f "$1" >/dev/null; }
 check "no process runs from the work dir" no_process_mentions "$work/"
+check "postfix_master_pid finds none after stop" no_master "$work/sink-tls"
+check "a second stop is a no-op" bash "$fixtures/postfix_sink.sh" stop "$work/sink-tls"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed"

@@ -6,7 +6,8 @@
 #  2. Submission port: STARTTLS offered, AUTH only after STARTTLS; AUTH PLAIN over
 #     verified STARTTLS delivers one message to two domains, recorded with the user.
 #  3. SMTPS port: implicit TLS only; AUTH LOGIN delivers as another user.
-#  4. Refusals: wrong password -> 535, no AUTH -> relay denied, nothing delivered.
+#  4. Refusals: wrong password -> 535, no AUTH -> relay denied; no refused session
+#     queued a message and, the queue drained, none was delivered.
 #  5. Clear port: AUTH advertised without STARTTLS and accepted in clear.
 #  6. add_smarthost_user changes a password on the running instance.
 #  7. Stop leaves no Postfix behind.
@@ -131,22 +132,50 @@ check "maillog: smtps session with sasl_username=bob" \
   file_has 'postfix/smtps/smtpd.*sasl_method=LOGIN, sasl_username=bob$' "$SMARTHOST_MAILLOG"
 
 # --- 4. refusals ------------------------------------------------------------------
+# Every refused attempt offers a message from refused@example.org to
+# x@refused.example (a recipient nothing else uses); each transcript is kept for
+# the checks after the last one.
+refusals=()
+refuse_opts=(--from refused@example.org --to x@refused.example --header "Subject: smarthost-refused")
 out=$(swaks --server "$sub" --helo client.test --tls "${tls_opts[@]}" \
-  --auth PLAIN --auth-user alice --auth-password 'wrong' --from a@example.org --to x@first.example 2>&1) && rc=0 || rc=$?
+  --auth PLAIN --auth-user alice --auth-password 'wrong' "${refuse_opts[@]}" 2>&1) && rc=0 || rc=$?
+refusals+=("$out")
 check "wrong password: 535 (rc=$rc)" failed_with "$rc" '^<~\* 535 5\.7\.8' "$out"
 out=$(swaks --server "$smtps" --tlsc "${tls_opts[@]}" --helo client.test \
-  --auth LOGIN --auth-user nosuchuser --auth-password 'x' --from a@example.org --to x@first.example 2>&1) && rc=0 || rc=$?
+  --auth LOGIN --auth-user nosuchuser --auth-password 'x' "${refuse_opts[@]}" 2>&1) && rc=0 || rc=$?
+refusals+=("$out")
 check "unknown user: 535 (rc=$rc)" failed_with "$rc" '^<~\* 535 ' "$out"
-out=$(swaks --server "$sub" --helo client.test --tls "${tls_opts[@]}" \
-  --from a@example.org --to x@first.example 2>&1) && rc=0 || rc=$?
+out=$(swaks --server "$sub" --helo client.test --tls "${tls_opts[@]}" "${refuse_opts[@]}" 2>&1) && rc=0 || rc=$?
+refusals+=("$out")
 check "no AUTH over STARTTLS: relay refused with 554 5.7.1 (rc=$rc)" \
   failed_with "$rc" '^<~\* 554 5\.7\.1 .*Relay access denied' "$out"
-out=$(swaks --server "$sub" --helo client.test --from a@example.org --to x@first.example 2>&1) && rc=0 || rc=$?
+out=$(swaks --server "$sub" --helo client.test "${refuse_opts[@]}" 2>&1) && rc=0 || rc=$?
+refusals+=("$out")
 check "no AUTH, no TLS: relay refused (rc=$rc)" failed_with "$rc" '^<\*\* 554 5\.7\.1 .*Relay access denied' "$out"
-out=$(swaks --server "$clear" --helo client.test --from a@example.org --to x@first.example 2>&1) && rc=0 || rc=$?
+out=$(swaks --server "$clear" --helo client.test "${refuse_opts[@]}" 2>&1) && rc=0 || rc=$?
+refusals+=("$out")
 check "no AUTH on the clear port: relay refused (rc=$rc)" \
   failed_with "$rc" '^<\*\* 554 5\.7\.1 .*Relay access denied' "$out"
-check "refusals delivered nothing" [ "$(smarthost_count)" = 2 ]
+# No server said "queued as" (DATA never got a 250) in any refused session...
+none_queued() {
+  local t
+  for t in "${refusals[@]}"; do
+    if contains 'queued as' "$t"; then return 1; fi
+  done
+}
+check "no refused session got a message queued (${#refusals[@]} sessions)" none_queued
+# ... and once Postfix's queue is empty, so that anything it did accept has been
+# delivered, the mail directory holds only the two earlier messages and none for
+# the refused recipient.
+queue_drained=$(wait_for_count "postfix_queue_empty '$SMARTHOST_DIR' && echo 1 || echo 0" 1 10 || true)
+check "the smarthost's queue is empty after the refusals" [ "$queue_drained" = 1 ]
+# Files (envelopes, messages, pipe(8) leftovers in .tmp) with a trace of one.
+refused_delivered() {
+  { grep -rlE -e '^(recipient=x@refused\.example|sender=refused@example\.org)$' \
+    -e '^Subject: smarthost-refused' "$SMARTHOST_MAIL_DIR" || true; } | wc -l
+}
+check "no refused message was delivered (got $(refused_delivered) files)" [ "$(refused_delivered)" = 0 ]
+check "still exactly the two earlier deliveries (got $(smarthost_count))" [ "$(smarthost_count)" = 2 ]
 
 # --- 5. clear port: AUTH without TLS ---------------------------------------------
 out=$(swaks --server "$clear" --helo client.test --quit-after EHLO 2>&1 || true)
