@@ -1,6 +1,7 @@
 // See web_pages.h.
 #include "relay/web/web_pages.h"
 
+#include <algorithm>
 #include <map>
 
 #include "common/time_format.h"
@@ -72,6 +73,17 @@ std::vector<DayBar> barsByDay(const json& rows, const char* ok_key, const char* 
   std::vector<DayBar> bars;
   for (auto& [day, bar] : by_day) bars.push_back(bar);
   return bars;
+}
+
+// A page a browser renders quickly even for a relay with 10,000 destinations queued.
+constexpr size_t kQueueRowsShown = 1000;
+
+// Most messages first, then by name (queueJson lists by name).
+json busiestFirst(const json& queue) {
+  json destinations = queue.value("destinations", json::array());
+  std::stable_sort(destinations.begin(), destinations.end(),
+                   [](const json& a, const json& b) { return num(a, "messages") > num(b, "messages"); });
+  return destinations;
 }
 
 std::string queueTable(const json& destinations, size_t limit) {
@@ -189,10 +201,7 @@ std::string overviewPage(const json& status, const json& queue, const json& sent
                          n(static_cast<int64_t>(queue.value("destinations", json::array()).size()))}});
   body += table(facts);
   body += heading("busiest queues");
-  json destinations = queue.value("destinations", json::array());
-  std::sort(destinations.begin(), destinations.end(),
-            [](const json& a, const json& b) { return num(a, "messages") > num(b, "messages"); });
-  body += queueTable(destinations, 10);
+  body += queueTable(busiestFirst(queue), 10);
   if (!sent.is_null()) {
     body += heading("TLS sessions per day (our reports)");
     body += dayChart(
@@ -203,8 +212,14 @@ std::string overviewPage(const json& status, const json& queue, const json& sent
 }
 
 std::string queuePage(const json& queue) {
-  std::string body = paragraph(std::to_string(num(queue, "messages")) + " messages queued.");
-  body += queueTable(queue.value("destinations", json::array()), SIZE_MAX);
+  const json destinations = busiestFirst(queue);
+  std::string text = std::to_string(num(queue, "messages")) + " messages queued for " +
+                     std::to_string(destinations.size()) + " destinations.";
+  if (destinations.size() > kQueueRowsShown)
+    text += " The " + std::to_string(kQueueRowsShown) +
+            " with the most messages are shown (all of them: /api/queue).";
+  std::string body = paragraph(text);
+  body += queueTable(destinations, kQueueRowsShown);
   return page("queue", "queue", body);
 }
 

@@ -118,5 +118,20 @@ TEST(WebPages, TheQueueLinksEachDestinationAndItsOldestMessage) {
   EXPECT_THAT(m, HasSubstr("<span class=\"bad\">failed</span>"));
 }
 
+TEST(WebPages, TheQueuePageShowsTheBusiestThousandDestinations) {
+  json queue = {{"messages", 0}, {"destinations", json::array()}};
+  for (int i = 0; i < 1001; ++i)
+    queue["destinations"].push_back(
+        {{"destination", "d" + std::to_string(i) + ".example"}, {"messages", i == 500 ? 9 : 1}});
+  const std::string html = queuePage(queue);
+  size_t rows = 0;
+  for (size_t at = html.find("<tr data-key="); at != std::string::npos;
+       at = html.find("<tr data-key=", at + 1))
+    ++rows;
+  EXPECT_EQ(rows, 1000u);
+  EXPECT_THAT(html, HasSubstr("for 1001 destinations. The 1000 with the most messages are shown"));
+  EXPECT_LT(html.find("data-key=\"d500.example\""), html.find("data-key=\"d0.example\""));  // busiest first
+}
+
 }  // namespace
 }  // namespace tlsrelay::web
