@@ -170,3 +170,63 @@ sts_site() {
   cp "$WORK/ca/mta-sts.$zone.test.pem" "$WORK/ca/mta-sts.$zone.test.key" "$WORK/sts/sites/"
   printf 'version: STSv1\r\nmode: %s\r\nmx: %s\r\nmax_age: 86400\r\n' "$mode" "$mx" >"$site/.well-known/mta-sts.txt"
 }
+
+# ---- the admin endpoint's tests (test_admin_endpoint.sh, test_web_view.sh) ----
+# start_admin_test_relay: a relay with the admin endpoint behind a bearer token
+# and a TLS report store, delivering through a Postfix on 127.0.1.2 (STARTTLS:
+# opportunistic TLS sessions are what the report store counts), with
+# stuck.test routed to a port nothing listens on (its mail stays queued).
+# Sets TOKEN, ADMIN_PORT, SMTP_PORT, BASE and RELAY_PID; api/code/metric/submit
+# query the endpoint and submit mail.
+start_admin_test_relay() {
+  ensure_loopback_address 127.0.1.2
+  make_certs sink.test
+  start_postfix sink 127.0.1.2 25 yes "$WORK/ca/sink.test.pem" "$WORK/ca/sink.test.key"
+  TOKEN=tok-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+  printf '%s\n' "$TOKEN" >"$WORK/admin.token"
+  chmod 600 "$WORK/admin.token"
+  ADMIN_PORT=$(free_port 127.0.0.1)
+  SMTP_PORT=$(free_port 127.0.0.1)
+  cat >"$WORK/relay.toml" <<T
+[server]
+hostname = "relay.test"
+
+[[listener]]
+address = "127.0.0.1:$SMTP_PORT"
+
+[spool]
+directory = "$WORK/spool"
+
+[mta_sts]
+enabled = false
+
+[delivery]
+smarthost = "[127.0.1.2]:25"
+
+[policy]
+directory = "$WORK/policy.d"
+
+[retry]
+initial = "1h"
+
+[reporting]
+store = "$WORK/reports.sqlite"
+
+[admin]
+listen = "127.0.0.1:$ADMIN_PORT"
+bearer_token_file = "$WORK/admin.token"
+
+[accounting]
+directory = "$WORK/acct"
+T
+  # One domain routed to a port nothing listens on: its mail stays queued.
+  mkdir -p "$WORK/policy.d"
+  printf 'domain = "stuck.test"\nnext_hop = "[127.0.1.2]:%s"\n' "$(free_port 127.0.1.2)" >"$WORK/policy.d/stuck.toml"
+
+  BASE=http://127.0.0.1:$ADMIN_PORT
+  api() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
+  code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+  metric() { api "$BASE/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+  submit() { swaks --silent 2 --server "127.0.0.1:$SMTP_PORT" --from app@example.org --to "$1" --body "hello $1" >/dev/null; }
+  start_relay relay "$WORK/relay.toml"
+}

@@ -11,55 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/relay_env.sh"
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || die "chromium and chromium-driver are missing (scripts/install-deps.sh)"
 
-ensure_loopback_address 127.0.1.2
-make_certs sink.test
-start_postfix sink 127.0.1.2 25 yes "$WORK/ca/sink.test.pem" "$WORK/ca/sink.test.key"
-TOKEN=tok-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-printf '%s\n' "$TOKEN" >"$WORK/admin.token"
-chmod 600 "$WORK/admin.token"
-ADMIN_PORT=$(free_port 127.0.0.1)
-SMTP_PORT=$(free_port 127.0.0.1)
-cat >"$WORK/relay.toml" <<T
-[server]
-hostname = "relay.test"
-
-[[listener]]
-address = "127.0.0.1:$SMTP_PORT"
-
-[spool]
-directory = "$WORK/spool"
-
-[mta_sts]
-enabled = false
-
-[delivery]
-smarthost = "[127.0.1.2]:25"
-
-[policy]
-directory = "$WORK/policy.d"
-
-[retry]
-initial = "1h"
-
-[reporting]
-store = "$WORK/reports.sqlite"
-
-[admin]
-listen = "127.0.0.1:$ADMIN_PORT"
-bearer_token_file = "$WORK/admin.token"
-
-[accounting]
-directory = "$WORK/acct"
-T
-mkdir -p "$WORK/policy.d"
-printf 'domain = "stuck.test"\nnext_hop = "[127.0.1.2]:%s"\n' "$(free_port 127.0.1.2)" >"$WORK/policy.d/stuck.toml"
-
-BASE=http://127.0.0.1:$ADMIN_PORT
-api() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
-code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-submit() { swaks --silent 2 --server "127.0.0.1:$SMTP_PORT" --from app@example.org --to "$1" --body "hello $1" >/dev/null; }
-
-start_relay relay "$WORK/relay.toml"
+start_admin_test_relay
 check "the admin endpoint listens" wait_for_port 127.0.0.1 "$ADMIN_PORT" 10
 for r in a b c; do check "submit to $r@remote.test" submit "$r@remote.test"; done
 check "the sink received 3" wait_for_count "postfix_count sink" 3 20
