@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/unit/http_test_client.h"
+
 namespace tlsrelay {
 namespace {
 
@@ -32,76 +34,11 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-struct CurlReply {
-  long status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string error;                           // curl's, when the transfer failed
-};
-
-struct CurlRequest {
-  std::string url;
-  std::string method = "GET";
-  const std::string* body = nullptr;
-  std::vector<std::string> headers;
-  std::string ca_file;  // HTTPS: trust this CA and resolve localhost to 127.0.0.1
-};
-
-size_t appendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t collectHeader(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon), value = line.substr(colon + 1);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    // A repeated field (WWW-Authenticate) keeps every value, one per line.
-    std::string& slot = (*static_cast<std::map<std::string, std::string>*>(out))[name];
-    slot += (slot.empty() ? "" : "\n") + value;
-  }
-  return size * n;
-}
+using CurlReply = http_test::HttpTestReply;
+using CurlRequest = http_test::HttpTestRequest;
 
 CurlReply fetch(const CurlRequest& r) {
-  CurlReply out;
-  CURL* curl = curl_easy_init();
-  curl_slist* headers = nullptr;
-  for (const auto& h : r.headers) headers = curl_slist_append(headers, h.c_str());
-  curl_slist* resolve = nullptr;
-  curl_easy_setopt(curl, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-  if (r.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  if (r.body != nullptr) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r.body->data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body->size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collectHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out.headers);
-  if (!r.ca_file.empty()) {
-    curl_easy_setopt(curl, CURLOPT_CAINFO, r.ca_file.c_str());
-    curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
-    const auto port = r.url.substr(r.url.rfind(':') + 1, r.url.find('/', 8) - r.url.rfind(':') - 1);
-    resolve = curl_slist_append(nullptr, ("localhost:" + port + ":127.0.0.1").c_str());
-    curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
-  }
-  CURLcode rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK) out.error = curl_easy_strerror(rc);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
-  curl_slist_free_all(headers);
-  curl_slist_free_all(resolve);
-  curl_easy_cleanup(curl);
-  return out;
+  return http_test::httpFetch(r);
 }
 
 // A plain TCP client on 127.0.0.1. -1 when the connection failed.

@@ -20,7 +20,9 @@ size_t collectHeader(char* data, size_t size, size_t n, void* out) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     while (!value.empty() && value.front() == ' ') value.erase(0, 1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+    // A repeated field (WWW-Authenticate) keeps every value, one per line.
+    std::string& slot = (*static_cast<std::map<std::string, std::string>*>(out))[name];
+    slot += (slot.empty() ? "" : "\n") + value;
   }
   return size * n;
 }
@@ -52,10 +54,19 @@ HttpTestReply httpFetch(const HttpTestRequest& r) {
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collectHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out.headers);
+  curl_slist* resolve = nullptr;
+  if (!r.ca_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, r.ca_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
+    const auto port = r.url.substr(r.url.rfind(':') + 1, r.url.find('/', 8) - r.url.rfind(':') - 1);
+    resolve = curl_slist_append(nullptr, ("localhost:" + port + ":127.0.0.1").c_str());
+    curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
+  }
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) out.error = curl_easy_strerror(rc);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
   curl_slist_free_all(headers);
+  curl_slist_free_all(resolve);
   curl_easy_cleanup(curl);
   return out;
 }

@@ -14,7 +14,7 @@ namespace tlsrelay::http_test {
 struct HttpTestReply {
   long status = 0;  // 0 when no response came
   std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names; the last field of a name
+  std::map<std::string, std::string> headers;  // lower-case names; a repeated field's values one per line
   std::string error;                           // curl's, when the transfer failed
 };
 
@@ -23,6 +23,7 @@ struct HttpTestRequest {
   std::string method = "GET";
   const std::string* body = nullptr;  // sent as is (binary safe); null = no body
   std::vector<std::string> headers;   // "Name: value"
+  std::string ca_file;                // HTTPS: trust this CA and resolve localhost to 127.0.0.1
 };
 
 HttpTestReply httpFetch(const HttpTestRequest& request);
