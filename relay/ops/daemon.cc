@@ -13,6 +13,7 @@
 #include "dkim/verification_stage.h"
 #include "dnssec/caching_resolver.h"
 #include "dnssec/resolver.h"
+#include "dnssec/swappable_resolver.h"
 #include "policy/domain_policy.h"
 #include "relay/admin/admin_http_server.h"
 #include "relay/inbound/inbound_server.h"
@@ -20,6 +21,7 @@
 #include "relay/mta_sts/mta_sts_cli.h"
 #include "relay/mta_sts/mta_sts_provider.h"
 #include "relay/mta_sts/mta_sts_refresher.h"
+#include "relay/mta_sts/swappable_mta_sts.h"
 #include "relay/ops/admin_routes.h"
 #include "relay/ops/control_socket.h"
 #include "relay/ops/dkim_setup.h"
@@ -50,13 +52,15 @@ struct Daemon {
   RuntimeConfig runtime;
   std::unique_ptr<Spool> spool;
   std::unique_ptr<SpoolCommitter> committer;
-  std::unique_ptr<dns::Resolver> resolver;
+  std::unique_ptr<dns::SwappableResolver> resolver;  // SIGHUP may put a new [dns] behind it
   std::unique_ptr<AccountingLog> accounting;
   std::unique_ptr<TlsResultLog> tls_results;
   std::unique_ptr<ReportStore> report_store;
   std::unique_ptr<TlsSessionCounter> session_counter;
-  std::unique_ptr<MtaStsProvider> mta_sts;
+  std::unique_ptr<SwappableMtaStsProvider> mta_sts;  // never null; SIGHUP may swap what is behind it
   std::unique_ptr<MtaStsRefresher> sts_refresher;
+  // Refreshers a reload stopped while their pass was still running.
+  std::vector<std::unique_ptr<MtaStsRefresher>> retired_refreshers;
   DeliveryMetrics delivery_metrics;
   TlsPostureTally tls_posture;  // the web view's destination page
   LabelledCounter received{"tlsrelay_messages_received_total",
@@ -116,8 +120,8 @@ struct Daemon {
     s.engine = engine.get();
     s.inbound = inbound.get();
     s.received = &received;
-    s.dns = dynamic_cast<const dns::CachingResolver*>(resolver.get());
-    s.mta_sts = mta_sts.get();
+    s.dns = dynamic_cast<const dns::CachingResolver*>(resolver->current().get());
+    s.mta_sts = mta_sts->enabled() ? mta_sts.get() : nullptr;
     s.dkim = dkim_sign.get();
     s.reports = reports.get();
     s.now = [] { return static_cast<int64_t>(::time(nullptr)); };
@@ -138,9 +142,24 @@ struct Daemon {
     }
     const RelayConfig& before = *runtime.relay;
     const RelayConfig& after = *fresh->relay;
-    if (before.dns != after.dns || before.mta_sts != after.mta_sts)
-      // In-flight deliveries hold the resolver and the MTA-STS provider.
-      log::warn("config", "[dns] and [mta_sts] changes take effect at the next restart");
+    const auto unix_now = [] { return static_cast<int64_t>(::time(nullptr)); };
+    if (before.dns != after.dns) {
+      auto next = makeConfiguredResolver(after.dns, unix_now);
+      if (!next.ok()) {
+        log::error("config", "reload failed; keeping the running configuration",
+                   {{"error", next.error().message}});
+        return;
+      }
+      // Lookups in flight finish on the old resolver; new ones use the new.
+      resolver->replace(std::shared_ptr<dns::Resolver>(std::move(next.value())));
+      log::info("config", "[dns] reloaded: new lookups use the new resolvers");
+    }
+    if (before.mta_sts != after.mta_sts) {
+      mta_sts->replace(makeConfiguredMtaSts(after.mta_sts, resolver.get(), unix_now));
+      restartStsRefresher(after.mta_sts);
+      log::info("config",
+                after.mta_sts.enabled ? "[mta_sts] reloaded" : "[mta_sts] reloaded: MTA-STS is off");
+    }
     if (before.admin != after.admin || fresh->admin_bearer_token != runtime.admin_bearer_token)
       log::warn("config", "[admin] changes take effect at the next restart");
     runtime = std::move(fresh.value());
@@ -153,6 +172,27 @@ struct Daemon {
     if (reports)
       reports->configure(reportServiceSettings(runtime.relay->reporting, runtime.relay->spool_directory));
     log::info("config", "configuration reloaded", {{"file", runtime.relay->source_file}});
+  }
+
+  // The background refresh with the current [mta_sts]; a pass still running
+  // keeps its old refresher alive until the process ends.
+  void restartStsRefresher(const MtaStsConfig& c) {
+    if (sts_refresher) {
+      sts_refresher->stop();
+      if (sts_refresher->busy()) retired_refreshers.push_back(std::move(sts_refresher));
+      sts_refresher.reset();
+    }
+    if (!c.enabled) return;
+    sts_refresher = std::make_unique<MtaStsRefresher>(loop, mta_sts.get(), c.cache_directory,
+                                                      MtaStsRefresher::intervalFor(c.refresh_before));
+    sts_refresher->start();
+  }
+
+  bool stsRefreshing() const {
+    if (sts_refresher && sts_refresher->busy()) return true;
+    for (const auto& r : retired_refreshers)
+      if (r->busy()) return true;
+    return false;
   }
 
   void shutdown() {
@@ -174,7 +214,7 @@ struct Daemon {
           &drain_timer,
           [](uv_timer_t* t) {
             auto* d = static_cast<Daemon*>(t->data);
-            bool refreshing = d->sts_refresher && d->sts_refresher->busy();
+            bool refreshing = d->stsRefreshing();
             bool reporting = d->reports && d->reports->busy();
             if ((d->inbound->activeConnections() > 0 || refreshing || reporting) && d->drain_ticks++ < 100)
               return;
@@ -259,8 +299,10 @@ int runServe(const std::string& config_path) {
     log::error("dns", resolver.error().message);
     return 2;
   }
-  d.resolver = std::move(resolver.value());
-  d.mta_sts = makeConfiguredMtaSts(cfg.mta_sts, d.resolver.get(), unix_now);
+  d.resolver =
+      std::make_unique<dns::SwappableResolver>(std::shared_ptr<dns::Resolver>(std::move(resolver.value())));
+  d.mta_sts = std::make_unique<SwappableMtaStsProvider>(
+      makeConfiguredMtaSts(cfg.mta_sts, d.resolver.get(), unix_now));
 
   d.received.add({}, 0);  // present from the first scrape
   std::vector<DeliveryObserver*> observers{&d.delivery_metrics, &d.tls_posture};
@@ -312,12 +354,7 @@ int runServe(const std::string& config_path) {
       std::vector<std::shared_ptr<MessageStage>>{d.dkim_verify, d.dkim_sign});
   d.engine->configure(d.deliveryConfig(), d.runtime.policies);
   d.engine->setMtaSts(d.mta_sts.get());
-  if (d.mta_sts) {
-    d.sts_refresher =
-        std::make_unique<MtaStsRefresher>(d.loop, d.mta_sts.get(), cfg.mta_sts.cache_directory,
-                                          MtaStsRefresher::intervalFor(cfg.mta_sts.refresh_before));
-    d.sts_refresher->start();
-  }
+  d.restartStsRefresher(cfg.mta_sts);
   d.inbound = std::make_unique<InboundServer>(
       d.loop, d.committer.get(),
       [&d](std::shared_ptr<Envelope> env, std::shared_ptr<const std::string> data) {
@@ -383,10 +420,11 @@ int runServe(const std::string& config_path) {
     (void)d.report_store.release();
     (void)d.resolver.release();
   }
-  if (d.sts_refresher && d.sts_refresher->busy()) {
+  if (d.stsRefreshing()) {
     // A refresh pass outlived the drain: its thread still uses these objects,
     // and the process is about to exit anyway.
     (void)d.sts_refresher.release();
+    for (auto& r : d.retired_refreshers) (void)r.release();
     (void)d.mta_sts.release();
     (void)d.resolver.release();
   }
