@@ -131,7 +131,8 @@ int runCertSelfSigned(const CertCommandArgs& args) {
     std::cout << "  subject:     CN=" << info->subject_cn << "\n"
               << "  names:       " << joinNames(info->alt_names) << "\n"
               << "  key:         " << info->key_description << "\n"
-              << "  valid until: " << iso8601Utc(info->not_after) << "\n"
+              << "  valid until: " << (info->not_after > 0 ? iso8601Utc(info->not_after) : "unreadable")
+              << "\n"
               << "  SHA-256:     " << info->sha256_fingerprint << "\n";
   std::cout << "use it in relay.toml:\n  [tls]\n  certificate = \"" << args.cert_file << "\"\n  key = \""
             << args.key_file << "\"\n";

@@ -139,17 +139,22 @@ Result<Names> generalNames(const SubjectAltNames& sans) {
   };
   for (const auto& dns : sans.dns) {
     ASN1_IA5STRING* value = ASN1_IA5STRING_new();
-    if (value == nullptr || ASN1_STRING_set(value, dns.data(), static_cast<int>(dns.size())) != 1 ||
-        !push(GEN_DNS, value))
-      return makeError("cannot encode the name " + dns);
+    if (value != nullptr && ASN1_STRING_set(value, dns.data(), static_cast<int>(dns.size())) != 1) {
+      ASN1_IA5STRING_free(value);  // push() owns it only once it is called
+      value = nullptr;
+    }
+    if (value == nullptr || !push(GEN_DNS, value)) return makeError("cannot encode the name " + dns);
   }
   for (const auto& ip : sans.ip) {
     auto address = IpAddress::parse(ip);  // canonical text from addName: cannot fail
     const uint8_t* bytes = address->is_v4 ? &address->bytes[12] : address->bytes.data();
     int length = address->is_v4 ? 4 : 16;
     ASN1_OCTET_STRING* value = ASN1_OCTET_STRING_new();
-    if (value == nullptr || ASN1_OCTET_STRING_set(value, bytes, length) != 1 || !push(GEN_IPADD, value))
-      return makeError("cannot encode the address " + ip);
+    if (value != nullptr && ASN1_OCTET_STRING_set(value, bytes, length) != 1) {
+      ASN1_OCTET_STRING_free(value);
+      value = nullptr;
+    }
+    if (value == nullptr || !push(GEN_IPADD, value)) return makeError("cannot encode the address " + ip);
   }
   return names;
 }

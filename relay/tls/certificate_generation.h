@@ -66,7 +66,7 @@ struct CertificateInfo {
   bool signature_valid = false;
   // Certificates only:
   int64_t not_before = 0;
-  int64_t not_after = 0;
+  int64_t not_after = 0;  // unix seconds; 0 when the field cannot be read
   bool is_ca = false;
   std::string sha256_fingerprint;  // of the DER, "AB:CD:..."
 };
