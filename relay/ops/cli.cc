@@ -111,7 +111,7 @@ Result<std::unique_ptr<Spool>> openSpool(const std::string& config_path) {
 // Destination health lives in the running daemon: asked over the control
 // socket; without a daemon there is nothing to show.
 void printHealth(const RelayConfig& cfg) {
-  auto reply = ControlSocket::send(cfg.spool_directory + "/control.sock", "health");
+  auto reply = ControlSocket::send(controlSocketPath(cfg.spool_directory), "health");
   if (!reply.ok() || reply->rfind("ok ", 0) != 0) return;
   auto states = nlohmann::json::parse(reply->substr(3), nullptr, false);
   if (!states.is_array() || states.empty()) return;
@@ -194,7 +194,7 @@ int queueCommand(const std::string& config_path, const std::string& command) {
     std::cerr << cfg.error().message << "\n";
     return 1;
   }
-  auto reply = ControlSocket::send(cfg->spool_directory + "/control.sock", command);
+  auto reply = ControlSocket::send(controlSocketPath(cfg->spool_directory), command);
   if (!reply.ok()) {
     std::cerr << reply.error().message << "\n";
     return 1;
@@ -210,7 +210,7 @@ int printMetrics(const std::string& config_path) {
     std::cerr << cfg.error().message << "\n";
     return 1;
   }
-  auto reply = ControlSocket::send(cfg->spool_directory + "/control.sock", "metrics");
+  auto reply = ControlSocket::send(controlSocketPath(cfg->spool_directory), "metrics");
   if (!reply.ok() || reply->rfind("ok\n", 0) != 0) {
     std::cerr << (reply.ok() ? *reply : reply.error().message) << "\n";
     return 1;

@@ -19,6 +19,11 @@ namespace tlsrelay {
 
 class DeliveryEngine;
 
+// Where the running daemon's control socket is: in its spool folder.
+inline std::string controlSocketPath(const std::string& spool_directory) {
+  return spool_directory + "/control.sock";
+}
+
 class ControlSocket {
  public:
   ControlSocket(uv_loop_t* loop, std::string path, DeliveryEngine* engine);

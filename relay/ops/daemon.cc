@@ -366,7 +366,8 @@ int runServe(const std::string& config_path) {
     log::error("smtpd", listening.error().message);
     return 2;
   }
-  d.control = std::make_unique<ControlSocket>(d.loop, d.spool->directory() + "/control.sock", d.engine.get());
+  d.control =
+      std::make_unique<ControlSocket>(d.loop, controlSocketPath(d.spool->directory()), d.engine.get());
   auto control_ok = d.control->listen();
   if (!control_ok.ok())
     log::warn("control", "control socket unavailable", {{"error", control_ok.error().message}});

@@ -131,7 +131,7 @@ int runIngest(const Opened& o, const ReportCommandArgs& a) {
 
 // The running daemon sends: the report mail goes through its spool.
 int runSend(const Opened& o, const ReportCommandArgs& a) {
-  auto reply = ControlSocket::send(o.config.spool_directory + "/control.sock", "report-send " + a.day);
+  auto reply = ControlSocket::send(controlSocketPath(o.config.spool_directory), "report-send " + a.day);
   if (!reply.ok()) {
     std::cerr << reply.error().message << "\n";
     return 1;

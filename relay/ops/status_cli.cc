@@ -16,7 +16,7 @@ int runStatus(const std::string& config_path, bool json, int timeout_seconds) {
     std::cerr << cfg.error().message << "\n";
     return 1;
   }
-  std::string socket = cfg->spool_directory + "/control.sock";
+  std::string socket = controlSocketPath(cfg->spool_directory);
   auto reply = ControlSocket::send(socket, "status", timeout_seconds);
   if (!reply.ok()) {
     std::cerr << "tlsrelay is not running: " << reply.error().message << "\n";
