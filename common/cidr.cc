@@ -9,18 +9,21 @@
 
 namespace tlsrelay {
 
+IpAddress IpAddress::fromV4Bytes(const void* four_bytes) {
+  IpAddress a;
+  a.is_v4 = true;
+  a.bytes[10] = 0xff;  // ::ffff:a.b.c.d
+  a.bytes[11] = 0xff;
+  std::memcpy(&a.bytes[12], four_bytes, 4);
+  return a;
+}
+
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   std::string s(text);
   if (s.size() > 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
   IpAddress a;
   in_addr v4{};
-  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
-    a.is_v4 = true;
-    a.bytes[10] = 0xff;
-    a.bytes[11] = 0xff;
-    std::memcpy(&a.bytes[12], &v4, 4);
-    return a;
-  }
+  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) return fromV4Bytes(&v4);
   in6_addr v6{};
   if (inet_pton(AF_INET6, s.c_str(), &v6) == 1) {
     std::memcpy(a.bytes.data(), &v6, 16);

@@ -20,6 +20,8 @@ struct IpAddress {
   bool is_v4 = false;
 
   static std::optional<IpAddress> parse(std::string_view text);
+  // An IPv4 address from its four bytes in network order.
+  static IpAddress fromV4Bytes(const void* four_bytes);
   std::string toString() const;
   bool isLoopback() const;
   bool operator==(const IpAddress&) const = default;

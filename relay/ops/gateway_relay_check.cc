@@ -36,11 +36,7 @@ std::vector<DefaultRoute> parseDefaultRoutes(std::string_view text) {
     if (dst != 0 || msk != 0 || gw == 0 || (fl & (kRtfUp | kRtfGateway)) != (kRtfUp | kRtfGateway)) continue;
     // The kernel prints the network-order address as a host-order number
     // (%08X of a __be32): its bytes in memory are the address.
-    IpAddress address;
-    address.is_v4 = true;
-    address.bytes[10] = address.bytes[11] = 0xff;
-    std::memcpy(&address.bytes[12], &gw, 4);
-    out.push_back({iface, address});
+    out.push_back({iface, IpAddress::fromV4Bytes(&gw)});
   }
   return out;
 }

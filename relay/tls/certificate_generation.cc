@@ -172,13 +172,10 @@ Result<SubjectAltNames> readGeneralNames(const GENERAL_NAMES* names) {
       out.dns.push_back(bytes);
     } else if (type == GEN_IPADD && (bytes.size() == 4 || bytes.size() == 16)) {
       IpAddress ip;
-      if (bytes.size() == 4) {
-        ip.is_v4 = true;
-        ip.bytes[10] = ip.bytes[11] = 0xff;
-        std::memcpy(&ip.bytes[12], bytes.data(), 4);
-      } else {
+      if (bytes.size() == 4)
+        ip = IpAddress::fromV4Bytes(bytes.data());
+      else
         std::memcpy(ip.bytes.data(), bytes.data(), 16);
-      }
       out.ip.push_back(ip.toString());
     }
   }
