@@ -5,6 +5,7 @@
 #include "policy/tls_policy.h"
 
 #include "common/cidr.h"
+#include "common/hex.h"
 #include "policy/destination_tls.h"
 
 namespace tlsrelay {
@@ -397,15 +398,8 @@ bool isUsableTlsa(const dns::TlsaRecord& r) {
 }
 
 std::string tlsaPresentation(const dns::TlsaRecord& r) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = std::to_string(r.usage) + " " + std::to_string(r.selector) + " " +
-                    std::to_string(r.matching_type) + " ";
-  out.reserve(out.size() + 2 * r.data.size());
-  for (unsigned char c : r.data) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xf]);
-  }
-  return out;
+  return std::to_string(r.usage) + " " + std::to_string(r.selector) + " " + std::to_string(r.matching_type) +
+         " " + hexBytes(r.data, HexCase::Lower);
 }
 
 TlsaInput tlsaFromAnswer(const dns::TlsaAnswer& answer) {

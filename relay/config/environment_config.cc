@@ -11,6 +11,7 @@
 
 #include "common/ascii.h"
 #include "common/cidr.h"
+#include "common/hex.h"
 #include "common/host_port.h"
 #include "relay/config/admin_section.h"
 #include "relay/config/source_rules.h"
@@ -60,10 +61,8 @@ std::string quoted(std::string_view value) {
       out += '\\';
       out += c;
     } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      static const char kHex[] = "0123456789ABCDEF";
       out += "\\u00";
-      out += kHex[(c >> 4) & 0xf];
-      out += kHex[c & 0xf];
+      appendHexByte(out, static_cast<unsigned char>(c));
     } else {
       out += c;
     }

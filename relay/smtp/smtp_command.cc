@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "common/cidr.h"
+#include "common/hex.h"
 
 namespace tlsrelay::smtp {
 namespace {
@@ -413,13 +414,11 @@ std::string xtextDecode(std::string_view text) {
 }
 
 std::string xtextEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
     if (c < 33 || c > 126 || c == '+' || c == '=') {
       out.push_back('+');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
+      appendHexByte(out, c);
     } else {
       out.push_back(static_cast<char>(c));
     }

@@ -19,6 +19,7 @@
 
 #include "common/ascii.h"
 #include "common/cidr.h"
+#include "common/hex.h"
 #include "relay/tls/key_generation.h"
 #include "relay/tls/openssl_error.h"
 
@@ -369,12 +370,8 @@ Result<CertificateInfo> inspectCertificate(std::string_view pem) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (X509_digest(cert.get(), EVP_sha256(), md, &length) == 1) {
-    static const char kHex[] = "0123456789ABCDEF";
-    for (unsigned int i = 0; i < length; ++i) {
-      if (i > 0) info.sha256_fingerprint.push_back(':');
-      info.sha256_fingerprint.push_back(kHex[md[i] >> 4]);
-      info.sha256_fingerprint.push_back(kHex[md[i] & 0xf]);
-    }
+    info.sha256_fingerprint =
+        hexBytes(std::string_view(reinterpret_cast<const char*>(md), length), HexCase::Upper, ':');
   }
   takeOpenSslError();  // a failed self-signature check leaves errors queued
   return info;

@@ -2,6 +2,9 @@
 #include "relay/web/html.h"
 
 #include <algorithm>
+#include <cctype>
+
+#include "common/hex.h"
 
 namespace tlsrelay::web {
 namespace {
@@ -61,15 +64,13 @@ std::string escape(std::string_view text) {
 }
 
 std::string urlComponent(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
     if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
       out += static_cast<char>(c);
     } else {
       out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      appendHexByte(out, c);
     }
   }
   return out;
