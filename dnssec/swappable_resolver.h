@@ -5,19 +5,19 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 
+#include "common/swappable.h"
 #include "dnssec/resolver.h"
 
 namespace tlsrelay::dns {
 
 class SwappableResolver final : public Resolver {
  public:
-  explicit SwappableResolver(std::shared_ptr<Resolver> initial) : current_(std::move(initial)) {}
+  explicit SwappableResolver(std::shared_ptr<Resolver> initial) : resolver_(std::move(initial)) {}
 
   // Later lookups use `next`; the old resolver goes when its last lookup ends.
-  void replace(std::shared_ptr<Resolver> next);
-  std::shared_ptr<Resolver> current() const;
+  void replace(std::shared_ptr<Resolver> next) { resolver_.replace(std::move(next)); }
+  std::shared_ptr<Resolver> current() const { return resolver_.current(); }
 
   MxAnswer lookupMx(const std::string& domain) override { return current()->lookupMx(domain); }
   AddressAnswer lookupAddresses(const std::string& host) override { return current()->lookupAddresses(host); }
@@ -25,8 +25,7 @@ class SwappableResolver final : public Resolver {
   TlsaAnswer lookupTlsa(const std::string& name) override { return current()->lookupTlsa(name); }
 
  private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<Resolver> current_;
+  Swappable<Resolver> resolver_;
 };
 
 }  // namespace tlsrelay::dns

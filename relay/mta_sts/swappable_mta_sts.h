@@ -6,27 +6,26 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 
+#include "common/swappable.h"
 #include "relay/mta_sts/mta_sts_provider.h"
 
 namespace tlsrelay {
 
 class SwappableMtaStsProvider final : public MtaStsProvider {
  public:
-  explicit SwappableMtaStsProvider(std::shared_ptr<MtaStsProvider> initial) : current_(std::move(initial)) {}
+  explicit SwappableMtaStsProvider(std::shared_ptr<MtaStsProvider> initial) : provider_(std::move(initial)) {}
 
-  void replace(std::shared_ptr<MtaStsProvider> next);  // null: MTA-STS off from now on
-  bool enabled() const { return current() != nullptr; }
+  // null: MTA-STS off from now on.
+  void replace(std::shared_ptr<MtaStsProvider> next) { provider_.replace(std::move(next)); }
+  bool enabled() const { return provider_.current() != nullptr; }
 
   StsInput lookup(const std::string& domain, StsTrace* trace = nullptr) override;
   // The current provider's counts (they start again from zero after a replacement).
   CacheStats cacheStats() const override;
 
  private:
-  std::shared_ptr<MtaStsProvider> current() const;
-  mutable std::mutex mutex_;
-  std::shared_ptr<MtaStsProvider> current_;
+  Swappable<MtaStsProvider> provider_;
 };
 
 }  // namespace tlsrelay
