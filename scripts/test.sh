@@ -4,7 +4,7 @@
 # for FUZZ_SECONDS on its corpus. Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 
 bash scripts/install-deps.sh
 
