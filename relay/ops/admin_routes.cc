@@ -1,6 +1,5 @@
 #include "relay/ops/admin_routes.h"
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
@@ -121,32 +120,28 @@ class Routes : public std::enable_shared_from_this<Routes> {
   }
 
   void sentReports(HttpRequest req, AdminHttpServer::Reply reply) {
-    int days = 7;
-    if (auto text = queryValue(req.query, "days")) {
-      auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), days);
-      if (ec != std::errc() || end != text->data() + text->size() || days < 1 || days > 400) {
-        reply(jsonError(400, "days must be a number from 1 to 400"));
-        return;
-      }
+    auto days = reportDays(req.query, 7);
+    if (!days) {
+      reply(jsonError(400, "days must be a number from 1 to 400"));
+      return;
     }
-    offLoop(std::move(reply), [store = s_.report_store, days, now = static_cast<int64_t>(::time(nullptr))] {
-      auto view = sentReportsView(*store, days, now);
-      if (!view.ok()) return jsonError(503, view.error().message);
-      return jsonResponse(200, *view);
-    });
+    offLoop(std::move(reply),
+            [store = s_.report_store, days = *days, now = static_cast<int64_t>(::time(nullptr))] {
+              auto view = sentReportsView(*store, days, now);
+              if (!view.ok()) return jsonError(503, view.error().message);
+              return jsonResponse(200, *view);
+            });
   }
 
   // /api/reports/<day>/<policy-domain>: the RFC 8460 document the counts make.
   void reportDocument(const HttpRequest& req, AdminHttpServer::Reply reply) {
-    std::string_view rest = std::string_view(req.path).substr(std::string_view("/api/reports/").size());
-    size_t slash = rest.find('/');
-    std::string day(rest.substr(0, slash));
-    std::string domain = slash == std::string_view::npos ? "" : lowerAscii(rest.substr(slash + 1));
-    if (!parseUtcDay(day) || domain.empty() || domain.find('/') != std::string::npos) {
+    auto key = reportKey(std::string_view(req.path).substr(std::string_view("/api/reports/").size()));
+    if (!key) {
       reply(jsonError(404, "expected /api/reports/YYYY-MM-DD/<policy-domain>"));
       return;
     }
-    offLoop(std::move(reply), [store = s_.report_store, sender = s_.report_sender(), day, domain] {
+    offLoop(std::move(reply), [store = s_.report_store, sender = s_.report_sender(), day = key->day,
+                               domain = key->domain] {
       auto text = sentReportText(*store, sender, day, domain);
       if (!text.ok()) return jsonError(503, text.error().message);
       if (!text->has_value())

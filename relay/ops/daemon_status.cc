@@ -12,7 +12,7 @@ const char* stateName(DaemonStatus::State state) {
   return state == DaemonStatus::State::Draining ? "draining" : "running";
 }
 
-std::string encodeDaemonStatus(const DaemonStatus& s) {
+nlohmann::json daemonStatusJson(const DaemonStatus& s) {
   nlohmann::json listeners = nlohmann::json::array();
   for (const auto& l : s.listeners) listeners.push_back({{"address", l.address}, {"tls", l.tls}});
   nlohmann::json out = {{"state", stateName(s.state)},
@@ -24,7 +24,11 @@ std::string encodeDaemonStatus(const DaemonStatus& s) {
                         {"config", s.config_file},
                         {"queued_messages", s.queued_messages},
                         {"listeners", listeners}};
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
+}
+
+std::string encodeDaemonStatus(const DaemonStatus& s) {
+  return daemonStatusJson(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<DaemonStatus> decodeDaemonStatus(std::string_view json) {

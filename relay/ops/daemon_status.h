@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,9 @@ struct DaemonStatus {
 
 const char* stateName(DaemonStatus::State state);
 
-// The JSON object the control socket's "status" verb answers with.
+// The JSON object the control socket's "status" verb answers with (and the
+// web view's overview shows), as a value and as its text.
+nlohmann::json daemonStatusJson(const DaemonStatus& status);
 std::string encodeDaemonStatus(const DaemonStatus& status);
 // The reverse; the error says what was missing.
 Result<DaemonStatus> decodeDaemonStatus(std::string_view json);

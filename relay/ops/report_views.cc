@@ -1,13 +1,35 @@
 // See report_views.h.
 #include "relay/ops/report_views.h"
 
+#include <charconv>
+
+#include "common/ascii.h"
 #include "common/gzip.h"
 #include "common/time_format.h"
+#include "relay/admin/url_decoding.h"
 #include "reporting/report_builder.h"
 #include "reporting/report_reader.h"
 #include "reporting/report_summary_json.h"
 
 namespace tlsrelay {
+
+std::optional<int> reportDays(std::string_view query, int fallback) {
+  auto text = queryValue(query, "days");
+  if (!text) return fallback;
+  int days = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), days);
+  if (ec != std::errc() || end != text->data() + text->size() || days < 1 || days > 400) return std::nullopt;
+  return days;
+}
+
+std::optional<ReportKey> reportKey(std::string_view rest) {
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  ReportKey key{std::string(rest.substr(0, slash)), lowerAscii(rest.substr(slash + 1))};
+  if (!parseUtcDay(key.day) || key.domain.empty() || key.domain.find('/') != std::string::npos)
+    return std::nullopt;
+  return key;
+}
 
 Result<nlohmann::json> sentReportsView(ReportStore& store, int days, int64_t now) {
   const std::string from = utcDay(now - int64_t(days - 1) * 86400), to = utcDay(now);

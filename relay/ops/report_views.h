@@ -7,12 +7,23 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "reporting/report_dispatch.h"
 #include "reporting/report_store.h"
 
 namespace tlsrelay {
+
+// The period of a report listing from a query string's "days" (1-400);
+// `fallback` when absent, nullopt when malformed or out of range.
+std::optional<int> reportDays(std::string_view query, int fallback);
+// "<YYYY-MM-DD>/<policy-domain>" (what follows /reports/ or /api/reports/):
+// the day and the domain in lower case; nullopt for anything else.
+struct ReportKey {
+  std::string day, domain;
+};
+std::optional<ReportKey> reportKey(std::string_view rest);
 
 // {"from", "to", "reports": daySummariesJson} for the `days` days up to today.
 Result<nlohmann::json> sentReportsView(ReportStore& store, int days, int64_t now);

@@ -1,7 +1,6 @@
 // See web_routes.h.
 #include "relay/ops/web_routes.h"
 
-#include <charconv>
 #include <ctime>
 
 #include "common/ascii.h"
@@ -108,7 +107,7 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
 
  private:
   void overview(AdminHttpServer::Reply reply) {
-    json status = json::parse(encodeDaemonStatus(s_.status()), nullptr, false);
+    json status = daemonStatusJson(s_.status());
     json queue = queueJson(*s_.engine, now());
     if (s_.report_store == nullptr) {
       reply(html(200, web::overviewPage(status, queue, json())));
@@ -125,25 +124,21 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
     auto name = queryValue(req.query, "name");
     if (!name || name->empty())
       return problem(400, "which destination?", "expected /queue/destination?name=<destination>");
-    size_t queued = 0;
-    for (const auto& d : s_.engine->queueSummary())
-      if (d.destination == *name) queued = d.messages;
+    // One pass over the queue: the count and the oldest ids together.
+    const auto queued = s_.engine->messagesFor(*name, kMessagesShown);
     json messages = json::array();
-    for (const std::string& id : s_.engine->messagesFor(*name, kMessagesShown))
+    for (const std::string& id : queued.oldest)
       if (auto m = messageJson(*s_.engine, id)) messages.push_back(std::move(*m));
-    return html(200, web::destinationQueuePage(*name, messages, queued, now()));
+    return html(200, web::destinationQueuePage(*name, messages, queued.total, now()));
   }
 
   void sentReports(const HttpRequest& req, AdminHttpServer::Reply reply) {
-    int days = kChartDays;
-    if (auto text = queryValue(req.query, "days")) {
-      auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), days);
-      if (ec != std::errc() || end != text->data() + text->size() || days < 1 || days > 400) {
-        reply(problem(400, "bad period", "days must be a number from 1 to 400"));
-        return;
-      }
+    auto days = reportDays(req.query, kChartDays);
+    if (!days) {
+      reply(problem(400, "bad period", "days must be a number from 1 to 400"));
+      return;
     }
-    work_->run(std::move(reply), [store = s_.report_store, days] {
+    work_->run(std::move(reply), [store = s_.report_store, days = *days] {
       auto view = sentReportsView(*store, days, now());
       if (!view.ok()) return problem(503, "the report store is unavailable", view.error().message);
       return html(200, web::sentReportsPage(*view));
@@ -151,21 +146,19 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
   }
 
   void sentReport(const HttpRequest& req, AdminHttpServer::Reply reply) {
-    std::string_view rest = std::string_view(req.path).substr(std::string_view("/reports/").size());
-    const size_t slash = rest.find('/');
-    const std::string day(rest.substr(0, slash));
-    const std::string domain = slash == std::string_view::npos ? "" : lowerAscii(rest.substr(slash + 1));
-    if (!parseUtcDay(day) || domain.empty() || domain.find('/') != std::string::npos) {
+    auto key = reportKey(std::string_view(req.path).substr(std::string_view("/reports/").size()));
+    if (!key) {
       reply(problem(404, "no such page", "expected /reports/YYYY-MM-DD/<policy-domain>"));
       return;
     }
-    work_->run(std::move(reply), [store = s_.report_store, sender = s_.report_sender(), day, domain] {
-      auto text = sentReportText(*store, sender, day, domain);
-      if (!text.ok()) return problem(503, "the report store is unavailable", text.error().message);
-      if (!text->has_value())
-        return problem(404, "no report", "no TLS sessions counted for " + domain + " on " + day);
-      return html(200, web::sentReportPage(day, domain, json::parse(**text)));
-    });
+    work_->run(std::move(reply),
+               [store = s_.report_store, sender = s_.report_sender(), day = key->day, domain = key->domain] {
+                 auto text = sentReportText(*store, sender, day, domain);
+                 if (!text.ok()) return problem(503, "the report store is unavailable", text.error().message);
+                 if (!text->has_value())
+                   return problem(404, "no report", "no TLS sessions counted for " + domain + " on " + day);
+                 return html(200, web::sentReportPage(day, domain, json::parse(**text)));
+               });
   }
 
   void receivedGroup(const HttpRequest& req, AdminHttpServer::Reply reply) {

@@ -131,7 +131,8 @@ std::vector<DeliveryEngine::DestinationSummary> DeliveryEngine::queueSummary() c
   return out;
 }
 
-std::vector<std::string> DeliveryEngine::messagesFor(const std::string& destination, size_t limit) const {
+DeliveryEngine::DestinationMessages DeliveryEngine::messagesFor(const std::string& destination,
+                                                                size_t limit) const {
   std::vector<std::pair<int64_t, std::string>> found;
   for (const auto& [id, entry] : messages_) {
     const Envelope& env = *entry.envelope;
@@ -144,10 +145,11 @@ std::vector<std::string> DeliveryEngine::messagesFor(const std::string& destinat
   }
   const size_t n = std::min(limit, found.size());
   std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(n), found.end());
-  std::vector<std::string> ids;
-  ids.reserve(n);
-  for (size_t i = 0; i < n; ++i) ids.push_back(std::move(found[i].second));
-  return ids;
+  DestinationMessages out;
+  out.total = found.size();
+  out.oldest.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.oldest.push_back(std::move(found[i].second));
+  return out;
 }
 
 std::shared_ptr<const Envelope> DeliveryEngine::findMessage(const std::string& id) const {

@@ -69,9 +69,14 @@ class DeliveryEngine {
     uint32_t connections = 0;     // open delivery connections
   };
   std::vector<DestinationSummary> queueSummary() const;
-  // Queue ids of messages with a recipient pending for `destination`, oldest
-  // first, at most `limit` (the web view's list of one destination).
-  std::vector<std::string> messagesFor(const std::string& destination, size_t limit) const;
+  // Messages with a recipient pending for `destination`: how many, and the
+  // queue ids of the oldest `limit` of them, oldest first (the web view's list
+  // of one destination).
+  struct DestinationMessages {
+    size_t total = 0;
+    std::vector<std::string> oldest;
+  };
+  DestinationMessages messagesFor(const std::string& destination, size_t limit) const;
   // One queued message (null when it is not in the queue).
   std::shared_ptr<const Envelope> findMessage(const std::string& id) const;
   // Destinations and hosts with connection failures on record (queue list).
